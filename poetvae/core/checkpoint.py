@@ -1,0 +1,131 @@
+"""Run directories: safe, self-contained, atomically replaced checkpoints.
+
+A checkpoint is a folder holding `model.safetensors` (weights, no code runs on load),
+`config.json` (everything needed to rebuild the model), any extra files a model needs (the
+text vocabulary) and, for resumable runs, `trainer.pt` (optimizer, step, RNG states; loaded with
+`weights_only=True`). A run directory keeps its latest checkpoint in `RUN/checkpoint/`. A new one
+is written to a temporary folder and swapped in by two renames, so a kill at any moment leaves
+either the old or the new checkpoint whole, never a mixture.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_model, save_file, save_model
+from torch import nn
+
+CKPT, TMP, OLD = "checkpoint", ".checkpoint-tmp", ".checkpoint-old"
+WEIGHTS, CONFIG, TRAINER = "model.safetensors", "config.json", "trainer.pt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, corrupt or does not fit the model asked for."""
+
+
+def save(
+    run_dir: str | Path,
+    model: nn.Module,
+    meta: dict[str, Any],
+    files: dict[str, bytes] | None = None,
+    trainer_state: dict[str, Any] | None = None,
+    half: bool = False,
+) -> Path:
+    """Write a checkpoint into `run_dir/checkpoint`, replacing the previous one atomically.
+
+    Args:
+        run_dir: the run directory (created if needed).
+        model: the bare model (unwrap DDP / torch.compile first).
+        meta: JSON-able config; `load` rebuilds the model from it.
+        files: extra files by name (e.g. the vocabulary).
+        trainer_state: optimizer/step/RNG state for exact resume.
+        half: store weights as float16 (for small bundled models); loading casts back.
+
+    Returns:
+        The checkpoint folder.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp, final, old = run_dir / TMP, run_dir / CKPT, run_dir / OLD
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    if half:  # fresh float16 copies share no storage, so save_file takes them as they are
+        half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        save_file(half_state, str(tmp / WEIGHTS))
+    else:
+        save_model(model, str(tmp / WEIGHTS))
+    (tmp / CONFIG).write_text(json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True))
+    for name, data in (files or {}).items():
+        (tmp / name).write_bytes(data)
+    if trainer_state is not None:
+        torch.save(trainer_state, tmp / TRAINER)
+    for path in tmp.iterdir():
+        _fsync(path)
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def resolve(path: str | Path) -> Path:
+    """The checkpoint folder for a run directory or a checkpoint folder itself.
+
+    Raises:
+        CheckpointError: nothing loadable there.
+    """
+    path = Path(path)
+    for candidate in (path / CKPT, path / OLD, path):  # OLD: a swap cut short by a kill
+        if (candidate / WEIGHTS).is_file() and (candidate / CONFIG).is_file():
+            return candidate
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    raise CheckpointError(f"{str(path)!r} holds no checkpoint ({WEIGHTS} + {CONFIG})")
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The config.json of a checkpoint."""
+    ckpt = resolve(path)
+    try:
+        return json.loads((ckpt / CONFIG).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"corrupt {ckpt / CONFIG}: {e}") from None
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a checkpoint's weights into `model` (strict, cast to the model's dtype)."""
+    ckpt = resolve(path)
+    try:
+        missing, unexpected = load_model(model, str(ckpt / WEIGHTS), strict=False)
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"corrupt weights in {ckpt}: {e}") from None
+    except RuntimeError as e:  # shape mismatch
+        first = str(e).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"weights in {ckpt} do not fit its config: {first}") from None
+    if missing or unexpected:
+        raise CheckpointError(
+            f"weights in {ckpt} do not fit the model: missing {sorted(missing)[:3]}, "
+            f"unexpected {sorted(unexpected)[:3]}"
+        )
+    return model
+
+
+def load_trainer_state(path: str | Path) -> dict[str, Any] | None:
+    """The trainer state of a checkpoint, or None for a weights-only checkpoint."""
+    file = resolve(path) / TRAINER
+    if not file.is_file():
+        return None
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for a damaged pickle/zip
+        raise CheckpointError(f"corrupt trainer state {file}: {e}") from None
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())

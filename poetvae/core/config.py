@@ -1,0 +1,66 @@
+"""Frozen-dataclass configs: JSON round trip, named presets and type-checked `key=value` overrides.
+
+Unknown keys are errors, not warnings, so a typo never trains the wrong model silently.
+"""
+
+import dataclasses
+import json
+import typing
+from typing import Any, TypeVar
+
+C = TypeVar("C")
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Dataclass -> plain dict of JSON-able values."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+    """Build `cls` from a dict, rejecting unknown keys.
+
+    Raises:
+        ValueError: a key that is not a field of `cls`.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    return cls(**data)
+
+
+def to_json(cfg: Any) -> str:
+    return json.dumps(to_dict(cfg), indent=1, sort_keys=True)
+
+
+def apply_overrides(cfg: C, overrides: list[str] | tuple[str, ...]) -> C:
+    """Return a copy of `cfg` with `key=value` strings applied, each value parsed as its field's type.
+
+    Raises:
+        ValueError: malformed item, unknown key, or a value of the wrong type.
+    """
+    hints = typing.get_type_hints(type(cfg))
+    changes: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not key=value")
+        if key not in hints:
+            raise ValueError(f"unknown {type(cfg).__name__} key {key!r}")
+        changes[key] = _parse(hints[key], raw, key)
+    return dataclasses.replace(cfg, **changes)
+
+
+def _parse(kind: Any, raw: str, key: str) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes"):
+            return True
+        if raw.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"{key} expects true/false, got {raw!r}")
+    if kind in (int, float, str):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"{key} expects {kind.__name__}, got {raw!r}") from None
+    raise ValueError(f"{key} cannot be set from the command line")

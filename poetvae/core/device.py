@@ -1,0 +1,82 @@
+"""Device choice, mixed precision, seeding and torchrun detection: the one place they live."""
+
+import os
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """Resolve "auto" | "cpu" | "cuda" | "cuda:i" to an available torch.device.
+
+    "auto" is the current accelerator when one is present, else the CPU. Under torchrun the
+    local rank picks the GPU.
+
+    Raises:
+        ValueError: an unknown name, or CUDA asked for where none is available.
+    """
+    if name == "auto":
+        acc = torch.accelerator.current_accelerator(check_available=True)
+        name = acc.type if acc is not None and acc.type == "cuda" else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} asked for, but CUDA is not available here")
+        if name == "cuda":
+            name = f"cuda:{dist_info().local_rank}"
+        index = name.partition(":")[2]
+        if not index.isdigit() or int(index) >= torch.cuda.device_count():
+            raise ValueError(f"no such CUDA device {name!r} ({torch.cuda.device_count()} present)")
+        return torch.device(name)
+    raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (AMP); a no-op context on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, torch (CPU and all GPUs)."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Process-group position from torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE)."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def dist_info() -> DistInfo:
+    """Read torchrun's environment; a plain process is rank 0 of 1."""
+    return DistInfo(
+        rank=int(os.environ.get("RANK", 0)),
+        local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+        world_size=int(os.environ.get("WORLD_SIZE", 1)),
+    )
+
+
+def init_distributed(device: torch.device) -> DistInfo:
+    """Join torchrun's process group (gloo on CPU, nccl on CUDA) when WORLD_SIZE > 1."""
+    info = dist_info()
+    if info.enabled and not torch.distributed.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        torch.distributed.init_process_group(backend=backend)
+    return info

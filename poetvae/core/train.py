@@ -1,0 +1,260 @@
+"""The one training loop, for every model: step-based, evaluated, clipped, resumable, DDP-ready.
+
+Nothing here knows about poems or pixels. A model is any nn.Module whose
+`forward(batch, beta=...)` returns an `Output`; data is a tuple of equally long tensors kept
+whole on the training device, and a batch is an index slice of them (no per-item DataLoader).
+The batch order is a pure function of (seed, epoch), and the checkpoint carries the optimizer
+and RNG states, so a run killed and resumed from its last checkpoint reproduces the uninterrupted
+run exactly.
+"""
+
+import json
+import math
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from . import checkpoint
+from .config import to_dict
+from .device import autocast, init_distributed
+
+Data = tuple[Tensor, ...]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings, stored in every checkpoint.
+
+    `eval_every` = 0 evaluates and checkpoints once per epoch. The KL weight rises linearly from 0
+    to `beta` over `kl_warmup_steps` (Bowman et al. 2016 annealing; 0 = constant).
+    """
+
+    max_steps: int = 1000
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 0
+    kl_warmup_steps: int = 0
+    beta: float = 1.0
+    seed: int = 0
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left in place."""
+
+
+def get_lr(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to `min_lr_ratio * lr` at `max_steps`."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    ratio = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return cfg.lr * ratio
+
+
+def get_beta(step: int, cfg: TrainConfig) -> float:
+    if cfg.kl_warmup_steps <= 0:
+        return cfg.beta
+    return cfg.beta * min(1.0, step / cfg.kl_warmup_steps)
+
+
+def batch_indices(n: int, step: int, cfg: TrainConfig, rank: int = 0, world: int = 1) -> Tensor:
+    """This rank's item indices for a global step: a seeded permutation per epoch, last part dropped."""
+    global_batch = min(cfg.batch_size * world, n)
+    per_epoch = n // global_batch
+    epoch, i = divmod(step, per_epoch)
+    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+    perm = torch.randperm(n, generator=gen)
+    return perm[i * global_batch : (i + 1) * global_batch][rank::world]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Data, batch_size: int, device: torch.device) -> dict[str, float]:
+    """Item-weighted means of the loss parts over `data` at beta = 1, with a fixed noise seed.
+
+    Under DDP each rank scores its share and the sums are all-reduced.
+    """
+    was_training = model.training
+    model.eval()
+    dist = torch.distributed.is_available() and torch.distributed.is_initialized()
+    rank, world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
+    n = data[0].shape[0]
+    sums: dict[str, float] = {}
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # validation never moves the training RNG
+        torch.manual_seed(0)
+        for start in range(rank * batch_size, n, batch_size * world):
+            batch = tuple(t[start : start + batch_size] for t in data)
+            with autocast(device):
+                out = model(batch, beta=1.0)
+            count = batch[0].shape[0]
+            for key, value in {"loss": out.loss.item(), **out.parts}.items():
+                sums[key] = sums.get(key, 0.0) + value * count
+            sums["_n"] = sums.get("_n", 0.0) + count
+    if dist:
+        keys = sorted(sums)
+        packed = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(packed)
+        sums = dict(zip(keys, packed.tolist(), strict=True))
+    model.train(was_training)
+    total = sums.pop("_n", 0.0)
+    return {k: v / max(total, 1.0) for k, v in sums.items()}
+
+
+def fit(
+    model: nn.Module,
+    train: Data,
+    valid: Data | None,
+    cfg: TrainConfig,
+    run_dir: str | Path,
+    device: torch.device,
+    meta: dict[str, Any] | None = None,
+    files: dict[str, bytes] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    unit: str = "items",
+    on_eval: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Train `model` for `cfg.max_steps` optimizer steps, checkpointing into `run_dir`.
+
+    Args:
+        model: returns `Output` from `forward(batch, beta=...)`; already on `device`.
+        train, valid: tuples of tensors indexed along dim 0 (moved to `device` here).
+        cfg: optimisation settings.
+        run_dir: where `checkpoint/` and `metrics.jsonl` are written (main rank only).
+        device: training device.
+        meta: model config etc. stored in config.json (the trainer adds `train` and `step`).
+        files: extra files saved with every checkpoint (e.g. the vocabulary).
+        resume: continue from the checkpoint in `run_dir` (weights, optimizer, step, RNG).
+        progress: show a progress bar.
+        unit: what one item is called in the speed read-out ("poems", "images").
+        on_eval: called as on_eval(step, metrics) after each evaluation.
+
+    Returns:
+        {"step", "stopped_early", "valid": last validation metrics, "train": last train parts}.
+
+    Raises:
+        TrainingDiverged: the loss became NaN/inf (no checkpoint is written for that step).
+    """
+    run_dir = Path(run_dir)
+    dist = init_distributed(device)
+    train = tuple(t.to(device) for t in train)
+    valid = tuple(t.to(device) for t in valid) if valid is not None else None
+    n = train[0].shape[0]
+    steps_per_epoch = n // min(cfg.batch_size * dist.world_size, n)
+    eval_every = cfg.eval_every or steps_per_epoch
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0}],
+        lr=cfg.lr,
+    )
+    step, last_valid = 0, {}
+    if resume:
+        state = checkpoint.load_trainer_state(run_dir)
+        if state is None:
+            raise checkpoint.CheckpointError(f"{run_dir} has no trainer state to resume from")
+        checkpoint.load_weights(model, run_dir)
+        opt.load_state_dict(state["optimizer"])
+        step, last_valid = state["step"], state.get("valid", {})
+        torch.set_rng_state(state["rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+    net = model
+    if dist.enabled:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+    def save(step: int) -> None:
+        if not dist.is_main:
+            return
+        state = {"step": step, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(), "valid": last_valid}
+        if device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(device)
+        full_meta = {**(meta or {}), "train": to_dict(cfg), "step": step, "valid": last_valid}
+        checkpoint.save(run_dir, model, full_meta, files, state)
+
+    stop = {"requested": False}
+
+    def request_stop(signum, frame):
+        if stop["requested"]:  # a second Ctrl-C: stop now, without saving
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
+    bar = tqdm(total=cfg.max_steps, initial=step, disable=not (progress and dist.is_main),
+               dynamic_ncols=True, unit="step", file=sys.stderr)
+    parts: dict[str, float] = {}
+
+    def say(text: str) -> None:
+        if progress and dist.is_main:
+            bar.write(text, file=sys.stderr)
+
+    seen, tick = 0, time.perf_counter()
+    net.train()
+    try:
+        while step < cfg.max_steps and not stop["requested"]:
+            idx = batch_indices(n, step, cfg, dist.rank, dist.world_size).to(device)
+            batch = tuple(t[idx] for t in train)
+            for group in opt.param_groups:
+                group["lr"] = get_lr(step, cfg)
+            with autocast(device):
+                out = net(batch, beta=get_beta(step, cfg))
+            if not torch.isfinite(out.loss):
+                raise TrainingDiverged(
+                    f"loss became {out.loss.item()} at step {step}; "
+                    f"the last good checkpoint in {run_dir} is kept"
+                )
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            seen += idx.numel() * dist.world_size
+            parts = {"loss": out.loss.item(), **out.parts}
+            if step % 10 == 0 or step == cfg.max_steps:
+                now = time.perf_counter()
+                bar.set_postfix(_fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False)
+                seen, tick = 0, now
+            bar.update(1)
+            if step % eval_every == 0 or step == cfg.max_steps:
+                if valid is not None:
+                    last_valid = evaluate(net, valid, cfg.batch_size, device)
+                    say(f"step {step} epoch {step / steps_per_epoch:.2f} valid " +
+                        " ".join(f"{k}={v:.4g}" for k, v in last_valid.items()))
+                    if on_eval is not None:
+                        on_eval(step, last_valid)
+                save(step)
+                if dist.is_main:
+                    with open(run_dir / "metrics.jsonl", "a") as f:
+                        f.write(json.dumps({"step": step, "train": parts, "valid": last_valid}) + "\n")
+        if stop["requested"]:
+            say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
+            save(step)
+    finally:
+        bar.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+    return {"step": step, "stopped_early": stop["requested"], "valid": last_valid, "train": parts}
+
+
+def _fmt(parts: dict[str, float]) -> dict[str, str]:
+    return {k: f"{v:.3g}" for k, v in parts.items() if k in ("loss", "recon", "kl")}
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

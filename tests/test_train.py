@@ -1,0 +1,114 @@
+import os
+import signal
+
+import pytest
+import torch
+
+from poetvae.core import checkpoint
+from poetvae.core.objectives import Output
+from poetvae.core.train import TrainConfig, TrainingDiverged, batch_indices, fit, get_lr
+from poetvae.text.model import PoetVAE, PoetVAEConfig
+from poetvae.text.vocab import Vocab
+
+CPU = torch.device("cpu")
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    vocab = Vocab.train(["春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"])
+    return PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2, dropout=0.1), vocab)
+
+
+def data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(2, 20, (n, 10), generator=g),)
+
+
+CFG = TrainConfig(max_steps=12, batch_size=16, warmup_steps=3, eval_every=4, kl_warmup_steps=6)
+
+
+class Killed(Exception):
+    pass
+
+
+def kill_at(step):
+    def on_eval(at, metrics):
+        if at == step:  # before step `step` is checkpointed: the run resumes from the one before
+            raise Killed
+
+    return on_eval
+
+
+def interrupt_at(step):
+    def on_eval(at, metrics):
+        if at == step:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: finish the step, save, stop
+
+    return on_eval
+
+
+@pytest.mark.parametrize("stop", ["kill", "ctrl-c"])
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
+    full = tiny_model()
+    fit(full, data(), data(32, 1), CFG, tmp_path / "full", CPU, meta=full.meta(), progress=False)
+
+    first = tiny_model()
+    if stop == "kill":
+        with pytest.raises(Killed):
+            fit(first, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=first.meta(),
+                progress=False, on_eval=kill_at(8))
+        assert checkpoint.read_meta(tmp_path / "cut")["step"] == 4
+    else:
+        result = fit(first, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=first.meta(),
+                     progress=False, on_eval=interrupt_at(4))
+        assert result["stopped_early"] and result["step"] == 4
+    resumed = tiny_model()  # fresh weights: everything must come from the checkpoint
+    result = fit(resumed, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=resumed.meta(),
+                 resume=True, progress=False)
+    assert result["step"] == 12
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_training_lowers_the_validation_loss(tmp_path):
+    model = tiny_model()
+    cfg = TrainConfig(max_steps=60, batch_size=16, warmup_steps=5, eval_every=60, lr=1e-2)
+    before = model(data(32, 1), beta=1.0).loss.item()
+    result = fit(model, data(), data(32, 1), cfg, tmp_path, CPU, meta=model.meta(), progress=False)
+    assert result["valid"]["loss"] < before
+
+
+class Exploding(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+        self.calls = 0
+
+    def forward(self, batch, beta=1.0):
+        self.calls += 1
+        loss = self.w.sum() * (float("nan") if self.calls > 5 else 1.0)
+        return Output(loss, {})
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    model = Exploding()
+    cfg = TrainConfig(max_steps=20, batch_size=8, eval_every=2, warmup_steps=1)
+    with pytest.raises(TrainingDiverged, match="step 5"):
+        fit(model, data(), None, cfg, tmp_path, CPU, meta={"model_type": "x"}, progress=False)
+    assert checkpoint.read_meta(tmp_path)["step"] == 4
+
+
+def test_batches_cover_each_epoch_once_and_ranks_split_them():
+    cfg = TrainConfig(batch_size=4)
+    epoch = torch.cat([batch_indices(16, s, cfg) for s in range(4)])
+    assert sorted(epoch.tolist()) == list(range(16))
+    assert not torch.equal(batch_indices(16, 0, cfg), batch_indices(16, 4, cfg))  # reshuffled
+    ranks = [batch_indices(16, 0, cfg, rank=r, world=2) for r in range(2)]
+    assert len(set(torch.cat(ranks).tolist())) == 8
+
+
+def test_lr_warms_up_then_decays():
+    cfg = TrainConfig(max_steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
+    assert get_lr(0, cfg) == pytest.approx(0.1)
+    assert get_lr(9, cfg) == pytest.approx(1.0)
+    assert get_lr(100, cfg) == pytest.approx(0.1)

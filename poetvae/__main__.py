@@ -1,0 +1,5 @@
+"""`python -m poetvae` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,186 @@
+"""Poem corpora: the shipped Tang corpora by name, a user's text/JSON file, or a hub data set,
+all loaded through Hugging Face `datasets`, parsed into fixed forms and split deterministically.
+
+A poem is a list of equally long lines; in tensors it is the concatenation of its characters
+(seq_len = n_lines * chars_per_line). Poems that do not fit the corpus's form are counted and
+reported, never dropped silently.
+"""
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+SPLITS = ("train", "valid", "test")
+_BREAKS = re.compile(r"[，。！？；：、,.!?;:\s　]+")
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be found or holds no poem of a fixed form."""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A fixed poem shape, e.g. 4 lines of 5 characters (五言绝句)."""
+
+    n_lines: int
+    chars_per_line: int
+
+    @property
+    def seq_len(self) -> int:
+        return self.n_lines * self.chars_per_line
+
+    def __str__(self) -> str:
+        return f"{self.n_lines} lines x {self.chars_per_line} chars"
+
+
+@dataclass
+class Corpus:
+    """Poems of one form by split, each as a string of seq_len characters."""
+
+    name: str
+    form: Form
+    splits: dict[str, list[str]]
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in self.splits.items())
+        text = f"corpus {self.name}: {self.form}; {sizes}"
+        if self.skipped:
+            text += f"; skipped {self.skipped} poems not of this form"
+        return text
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a poem written with any of ，。！？；： (or spaces) between lines."""
+    return [line for line in _BREAKS.split(text.strip()) if line]
+
+
+def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
+    """Lines of `text` if it is a poem of `form` (or of any uniform form when None), else None.
+
+    Punctuation is optional when the form is known: a run of seq_len characters is cut into lines.
+    """
+    lines = split_lines(text)
+    if form is not None and len(lines) == 1 and len(lines[0]) == form.seq_len:
+        chars, n = lines[0], form.chars_per_line
+        lines = [chars[i : i + n] for i in range(0, len(chars), n)]
+    if not lines or len({len(line) for line in lines}) != 1:
+        return None
+    if form is not None and (len(lines), len(lines[0])) != (form.n_lines, form.chars_per_line):
+        return None
+    return lines
+
+
+def format_poem(lines: list[str]) -> str:
+    """Lines joined the classical way: ， after odd lines, 。 after even lines."""
+    return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
+
+
+def chunk(chars: str, form: Form) -> list[str]:
+    """A seq_len string cut back into its lines."""
+    n = form.chars_per_line
+    return [chars[i : i + n] for i in range(0, form.seq_len, n)]
+
+
+def shipped() -> dict:
+    """index.json of the shipped corpora (no `datasets` import: cheap)."""
+    return json.loads(resources.files("poetvae.corpora").joinpath("index.json").read_text("utf-8"))
+
+
+def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
+    """Load a shipped corpus by name, a local .txt/.json/.jsonl(.gz) file, or a hub data set.
+
+    Raises:
+        CorpusError: unknown source, unreadable file, or no poem of a fixed form in it.
+    """
+    index = shipped()["corpora"]
+    if source in index:
+        meta = index[source]
+        form = Form(meta["n_lines"], meta["chars_per_line"])
+        root = resources.files("poetvae.corpora").joinpath(source)
+        files = {s: str(root.joinpath(f"{s}.txt.gz")) for s in splits}
+        texts = _load_texts("text", files)
+        return _parse(source, texts, form)
+    path = Path(source)
+    if path.exists():
+        if not path.is_file():
+            raise CorpusError(f"corpus path {source!r} is not a file")
+        if path.stat().st_size == 0:
+            raise CorpusError(f"corpus file {source!r} is empty")
+        suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2", ".xz")]
+        builder = "json" if suffixes and suffixes[-1] in (".json", ".jsonl") else "text"
+        texts = _load_texts(builder, {"train": str(path)})["train"]
+        return _parse(source, _hash_split(texts, splits), None)
+    if "/" not in source:
+        names = ", ".join(sorted(index))
+        raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
+    texts = _load_texts(source, None)
+    if set(splits) <= set(texts):
+        return _parse(source, {s: texts[s] for s in splits}, None)
+    return _parse(source, _hash_split([t for v in texts.values() for t in v], splits), None)
+
+
+def _load_texts(builder: str, files: dict[str, str] | None) -> dict[str, list[str]]:
+    import datasets  # heavy: only here, never on the generate path
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    try:
+        ds = datasets.load_dataset(builder, data_files=files)
+    except Exception as e:  # datasets raises many types for unreadable data
+        raise CorpusError(f"cannot load corpus {builder if files is None else files}: "
+                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    renamed = {"validation": "valid"}
+    return {renamed.get(split, split): [_poem_text(row) for row in d] for split, d in ds.items()}
+
+
+def _poem_text(row: dict) -> str:
+    for key in ("text", "content", "poem", "paragraphs"):
+        value = row.get(key)
+        if isinstance(value, list):
+            return "".join(str(v) for v in value)
+        if isinstance(value, str):
+            return value
+    return next((v for v in row.values() if isinstance(v, str)), "")
+
+
+def _hash_split(texts: list[str], splits: tuple[str, ...]) -> dict[str, list[str]]:
+    """The shipped corpora's split rule (sha1 bucket <90 train, <95 valid, else test) by text."""
+    out: dict[str, list[str]] = {s: [] for s in SPLITS}
+    for text in texts:
+        bucket = int(hashlib.sha1(text.strip().encode()).hexdigest(), 16) % 100
+        out["train" if bucket < 90 else "valid" if bucket < 95 else "test"].append(text)
+    return {s: out[s] for s in splits}
+
+
+def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
+    if form is None:
+        shapes = Counter()
+        for split_texts in texts.values():
+            for text in split_texts:
+                lines = parse_poem(text)
+                if lines is not None:
+                    shapes[len(lines), len(lines[0])] += 1
+        if not shapes:
+            raise CorpusError(f"no poems of a fixed form (equal-length lines) in {name!r}")
+        form = Form(*shapes.most_common(1)[0][0])
+    out: dict[str, list[str]] = {}
+    skipped, examples = 0, []
+    for split, split_texts in texts.items():
+        out[split] = []
+        for text in split_texts:
+            lines = parse_poem(text, form)
+            if lines is None:
+                skipped += bool(text.strip())
+                if text.strip() and len(examples) < 3:
+                    examples.append(text.strip()[:40])
+            else:
+                out[split].append("".join(lines))
+    if not out.get("train"):
+        raise CorpusError(f"no training poems of form {form} in {name!r}")
+    return Corpus(name, form, out, skipped, examples)

@@ -1,0 +1,107 @@
+"""Poems from the prior: z ~ N(0, I), decoded position by position.
+
+Every position has its own distribution given z. Decoding takes the argmax at temperature 0 and
+samples from softmax(logits / T) otherwise, optionally within the top-p nucleus. By default a
+character already used in the same line is excluded: real Tang lines repeat a character in
+about 5 % of lines, while an independent per-position decoder left alone repeats its safest
+characters far more often. Each poem's randomness comes from its own seeded stream, so poem i
+of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
+"""
+
+import os
+
+import torch
+from torch import Tensor
+
+from .corpus import Form, chunk
+from .model import PoetVAE
+from .vocab import PAD_ID, UNK_ID
+
+
+def prior_draws(n: int, latent_dim: int, seq_len: int, seed: int | None) -> tuple[Tensor, Tensor]:
+    """Latents z ~ N(0, I) and one uniform per position, from a per-poem seeded stream.
+
+    Returns:
+        z (n, Z) and u (n, L) on the CPU.
+    """
+    if seed is None:
+        seed = int.from_bytes(os.urandom(7), "little")
+    z, u = torch.empty(n, latent_dim), torch.empty(n, seq_len)
+    gen = torch.Generator()
+    for i in range(n):
+        gen.manual_seed(seed * 1_000_003 + i)
+        z[i] = torch.randn(latent_dim, generator=gen)
+        u[i] = torch.rand(seq_len, generator=gen)
+    return z, u
+
+
+@torch.no_grad()
+def decode_latents(
+    model: PoetVAE,
+    z: Tensor,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    no_repeat: bool = True,
+    u: Tensor | None = None,
+) -> Tensor:
+    """Character ids for latents z.
+
+    Args:
+        model: a PoetVAE.
+        z: (B, Z) latents.
+        temperature: 0 = argmax; otherwise the softmax temperature.
+        top_p: sample only from the smallest set of characters holding this much probability.
+        no_repeat: never repeat a character within a line.
+        u: (B, L) uniforms in [0, 1) that pick each sampled character (inverse CDF); fresh if None.
+
+    Returns:
+        (B, L) ids on the CPU.
+    """
+    logits = model.decode(z.to(next(model.parameters()).device)).float().cpu()  # (B, L, V)
+    logits[..., [PAD_ID, UNK_ID]] = float("-inf")
+    B, L, V = logits.shape
+    if u is None:
+        u = torch.rand(B, L)
+    n = model.cfg.chars_per_line
+    out = torch.empty(B, L, dtype=torch.long)
+    used = torch.zeros(B, V, dtype=torch.bool)
+    for pos in range(L):
+        if pos % n == 0:
+            used.zero_()
+        step = logits[:, pos].masked_fill(used, float("-inf")) if no_repeat else logits[:, pos]
+        ids = _pick(step, temperature, top_p, u[:, pos])
+        out[:, pos] = ids
+        used[torch.arange(B), ids] = True
+    return out
+
+
+def _pick(logits: Tensor, temperature: float, top_p: float, u: Tensor) -> Tensor:
+    """(B, V) logits -> (B,) ids: argmax at T = 0, else inverse-CDF sampling with uniforms u."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
+    sorted_p, order = probs.sort(-1, descending=True)
+    if top_p < 1.0:
+        sorted_p = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)  # keeps the top char
+    cdf = sorted_p.cumsum(-1)  # (B, V)
+    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True).squeeze(-1)
+    return order.gather(-1, rank.clamp(max=logits.shape[-1] - 1).unsqueeze(-1)).squeeze(-1)
+
+
+def generate(
+    model: PoetVAE,
+    n: int = 5,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    no_repeat: bool = True,
+    seed: int | None = None,
+) -> list[list[str]]:
+    """Sample n poems from the prior p(z) = N(0, I).
+
+    Returns:
+        n poems, each a list of lines (characters only, no punctuation).
+    """
+    z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len, seed)
+    ids = decode_latents(model, z, temperature, top_p, no_repeat, u)
+    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
+    return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]

@@ -1,0 +1,173 @@
+"""PoetVAE: the GCNN text VAE of the poetry robot.
+
+Encoder: character embedding + position embedding -> n_layers residual GatedConv1d blocks
+(Dauphin et al. 2017) -> mean and max pooling -> Linear to mu and logvar. Decoder (non-
+autoregressive): n_heads parallel MLP heads read z, each writing its slice of every position's
+features (diverse views of one z) -> position embedding -> n_dec_layers GatedConv1d blocks that
+let neighbouring positions agree -> one D -> V projection shared by all positions (tied to the
+input embedding), i.e. one softmax per character position. Loss: summed cross-entropy + KL
+(Kingma & Welling 2014), in nats per poem, with optional free bits (Kingma et al. 2016).
+"""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..core import checkpoint
+from ..core.config import from_dict, to_dict
+from ..core.latent import gaussian_kl, reparameterize
+from ..core.layers import GatedConv1d
+from ..core.objectives import Output, elbo
+from .vocab import FILENAME as VOCAB_FILE
+from .vocab import Vocab
+
+MODEL_TYPE = "poetvae"
+
+
+@dataclass(frozen=True)
+class PoetVAEConfig:
+    """Architecture of a PoetVAE; stored in every checkpoint's config.json."""
+
+    vocab_size: int = 0
+    n_lines: int = 4
+    chars_per_line: int = 5
+    d_model: int = 192
+    n_layers: int = 3
+    n_heads: int = 4
+    head_dim: int = 256
+    n_dec_layers: int = 2
+    latent_dim: int = 64
+    kernel_size: int = 3
+    dropout: float = 0.1
+    free_bits: float = 0.0
+
+    @property
+    def seq_len(self) -> int:
+        return self.n_lines * self.chars_per_line
+
+    @classmethod
+    def preset(cls, name: str, **fields) -> "PoetVAEConfig":
+        """Named sizes: "tiny" for tests, "base" for the bundled model."""
+        presets = {
+            "tiny": dict(d_model=32, n_layers=1, n_heads=2, head_dim=32, n_dec_layers=1,
+                         latent_dim=8, dropout=0.0),
+            "base": {},
+        }
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}: use {', '.join(presets)}")
+        return replace(cls(), **{**presets[name], **fields})
+
+
+class PoetVAE(nn.Module):
+    """GCNN encoder -> diagonal Gaussian z -> parallel-head decoder, one softmax per position.
+
+    Args:
+        cfg: architecture.
+        vocab: the character vocabulary (kept with the model for encode/decode of text).
+    """
+
+    def __init__(self, cfg: PoetVAEConfig, vocab: Vocab | None = None):
+        super().__init__()
+        if cfg.vocab_size < 3:
+            raise ValueError("vocab_size must be set (>= 3)")
+        if cfg.d_model % cfg.n_heads:
+            raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
+        self.cfg, self.vocab = cfg, vocab
+        L, D, Z = cfg.seq_len, cfg.d_model, cfg.latent_dim
+        self.embed = nn.Embedding(cfg.vocab_size, D)
+        self.enc_pos = nn.Parameter(torch.zeros(L, D))
+        self.encoder = nn.Sequential(
+            *[GatedConv1d(D, cfg.kernel_size, cfg.dropout) for _ in range(cfg.n_layers)]
+        )
+        self.enc_norm = nn.LayerNorm(2 * D)
+        self.to_latent = nn.Linear(2 * D, 2 * Z)
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(Z, cfg.head_dim), nn.GELU(),
+                          nn.Linear(cfg.head_dim, L * D // cfg.n_heads))
+            for _ in range(cfg.n_heads)
+        )
+        self.dec_pos = nn.Parameter(torch.zeros(L, D))
+        self.decoder = nn.Sequential(
+            *[GatedConv1d(D, cfg.kernel_size, cfg.dropout) for _ in range(cfg.n_dec_layers)]
+        )
+        self.out_norm = nn.LayerNorm(D)
+        self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
+        nn.init.normal_(self.embed.weight, std=0.02)
+        nn.init.normal_(self.enc_pos, std=0.02)
+        nn.init.normal_(self.dec_pos, std=0.02)
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, L) char ids -> mu, logvar, each (B, Z)."""
+        h = self.encoder(self.embed(x) + self.enc_pos)  # (B, L, D)
+        pooled = torch.cat([h.mean(1), h.amax(1)], dim=-1)  # (B, 2D)
+        mu, logvar = self.to_latent(self.enc_norm(pooled)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        """(B, Z) latents -> (B, L, V) logits, one distribution per character position."""
+        B, L = z.shape[0], self.cfg.seq_len
+        h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
+        h = self.out_norm(self.decoder(F.gelu(h) + self.dec_pos))
+        return h @ self.embed.weight.T + self.out_bias  # (B, L, V)
+
+    def recon_nll(self, logits: Tensor, x: Tensor) -> Tensor:
+        """Summed per-position cross-entropy, (B, L, V) logits and (B, L) ids -> (B,) nats."""
+        ce = F.cross_entropy(logits.flatten(0, 1).float(), x.flatten(), reduction="none")
+        return ce.view(x.shape).sum(1)
+
+    def forward(self, batch: tuple[Tensor, ...], beta: float = 1.0) -> Output:
+        """Negative ELBO (beta-weighted, with free bits) averaged over the batch.
+
+        parts: recon and kl (nats per poem, true KL without free bits), elbo (nats per poem),
+        ce (cross-entropy per character).
+        """
+        x = batch[0]
+        mu, logvar = self.encode(x)
+        logits = self.decode(reparameterize(mu, logvar))
+        recon = self.recon_nll(logits, x)  # (B,)
+        kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
+        kl = kl_dims.sum(1)
+        if self.cfg.free_bits > 0:  # floor on each dimension's batch-mean KL
+            kl_term = kl_dims.mean(0).clamp(min=self.cfg.free_bits).sum().expand_as(kl)
+        else:
+            kl_term = kl
+        loss = elbo(recon, kl_term, beta).mean()
+        recon_m, kl_m = recon.mean().item(), kl.mean().item()
+        return Output(loss, {"recon": recon_m, "kl": kl_m, "elbo": -(recon_m + kl_m),
+                             "ce": recon_m / self.cfg.seq_len})
+
+    def meta(self) -> dict:
+        """config.json content for checkpoints."""
+        return {"model_type": MODEL_TYPE, "model": to_dict(self.cfg)}
+
+
+def files(model: PoetVAE) -> dict[str, bytes]:
+    """Extra checkpoint files: the vocabulary."""
+    return {VOCAB_FILE: model.vocab.model_bytes}
+
+
+def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
+    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory.
+
+    Raises:
+        checkpoint.CheckpointError: missing, corrupt, or not a PoetVAE checkpoint.
+    """
+    meta = checkpoint.read_meta(path)
+    if meta.get("model_type") != MODEL_TYPE:
+        raise checkpoint.CheckpointError(
+            f"{path} is a {meta.get('model_type', 'unknown')!r} checkpoint, not a poetvae text model"
+        )
+    try:
+        cfg = from_dict(PoetVAEConfig, meta["model"])
+        vocab = Vocab((checkpoint.resolve(path) / VOCAB_FILE).read_bytes())
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError) as e:
+        raise checkpoint.CheckpointError(f"{path}: unusable config or vocabulary ({e})") from None
+    if len(vocab) != cfg.vocab_size:
+        raise checkpoint.CheckpointError(
+            f"{path}: vocabulary has {len(vocab)} entries but the model expects {cfg.vocab_size}"
+        )
+    model = checkpoint.load_weights(PoetVAE(cfg, vocab), path)
+    return model.to(device).eval()

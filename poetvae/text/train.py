@@ -1,0 +1,75 @@
+"""`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core import checkpoint
+from ..core.config import apply_overrides
+from ..core.device import dist_info, seed_everything
+from ..core.train import TrainConfig, fit
+from .corpus import Corpus, Form, load_corpus
+from .model import PoetVAE, PoetVAEConfig, files, load
+from .vocab import Vocab
+
+
+def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
+    """Poems (strings of seq_len characters) -> (N, L) ids."""
+    return torch.tensor([vocab.encode(p) for p in poems], dtype=torch.long).view(len(poems), -1)
+
+
+def train(
+    corpus: str | Corpus,
+    out: str | Path,
+    train_cfg: TrainConfig,
+    device: torch.device,
+    preset: str = "base",
+    overrides: tuple[str, ...] = (),
+    epochs: float | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train a PoetVAE on a corpus into run directory `out`.
+
+    Args:
+        corpus: a corpus name/path (see `load_corpus`) or a loaded Corpus.
+        out: run directory; must not hold a checkpoint unless `resume`.
+        train_cfg: optimisation settings (max_steps is replaced when `epochs` is given).
+        device: training device.
+        preset: PoetVAEConfig preset for a new run.
+        overrides: `key=value` changes to the preset.
+        epochs: train this many passes over the train split instead of max_steps.
+        resume: continue the run in `out` (model config and vocabulary come from it).
+        progress: show a progress bar.
+
+    Returns:
+        fit()'s summary plus "corpus" (its one-line summary) and "out".
+    """
+    out = Path(out)
+    if isinstance(corpus, str):
+        corpus = load_corpus(corpus)
+    if resume:
+        model = load(out, device)
+        if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
+            raise ValueError(f"{out} was trained on another form than {corpus.form}")
+        model.train()
+    else:
+        if (out / checkpoint.CKPT).exists():
+            raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
+        seed_everything(train_cfg.seed)
+        vocab = Vocab.train(corpus.splits["train"])
+        cfg = PoetVAEConfig.preset(preset, vocab_size=len(vocab), n_lines=corpus.form.n_lines,
+                                   chars_per_line=corpus.form.chars_per_line)
+        model = PoetVAE(apply_overrides(cfg, overrides), vocab).to(device)
+    x_train = encode_poems(model.vocab, corpus.splits["train"])
+    x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
+    if epochs is not None:
+        world = dist_info().world_size
+        per_epoch = max(1, len(x_train) // min(train_cfg.batch_size * world, len(x_train)))
+        train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
+    meta = {**model.meta(), "corpus": corpus.name}
+    result = fit(model, (x_train,), (x_valid,) if len(x_valid) else None, train_cfg, out, device,
+                 meta=meta, files=files(model), resume=resume, progress=progress, unit="poems")
+    return {**result, "corpus": corpus.summary(), "out": str(out)}

@@ -1,0 +1,38 @@
+"""Shared fixtures: one torch thread, tiny models, small poem files."""
+
+import gzip
+from importlib import resources
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+
+def shipped_poems(name: str = "tang-wuyan-quatrain", split: str = "train", n: int = 300) -> list[str]:
+    """The first n poems of a shipped corpus split, read without `datasets`."""
+    path = resources.files("poetvae.corpora").joinpath(name, f"{split}.txt.gz")
+    with gzip.open(str(path), "rt", encoding="utf-8") as f:
+        return [line.strip() for _, line in zip(range(n), f, strict=False)]
+
+
+@pytest.fixture(scope="session")
+def poem_file(tmp_path_factory):
+    """A user corpus: 300 real quatrains, one per line, plus two lines of another form."""
+    path = tmp_path_factory.mktemp("corpus") / "poems.txt"
+    lines = shipped_poems() + ["白日依山尽，黄河入海流。", "not a poem at all"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, poem_file):
+    """A PoetVAE run directory trained for a few steps through the CLI's library function."""
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
+    train(str(poem_file), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
+    return out

@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from poetvae.core import checkpoint
+from poetvae.text.model import PoetVAE, PoetVAEConfig, files, load
+from poetvae.text.vocab import Vocab
+
+
+@pytest.fixture()
+def model():
+    torch.manual_seed(0)
+    vocab = Vocab.train(["春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"])
+    cfg = PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2)
+    return PoetVAE(cfg, vocab).eval()
+
+
+def test_save_load_gives_identical_weights_and_outputs(tmp_path, model):
+    checkpoint.save(tmp_path, model, model.meta(), files(model))
+    loaded = load(tmp_path)
+    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(a, b)
+    z = torch.randn(3, model.cfg.latent_dim)
+    assert torch.equal(model.decode(z), loaded.decode(z))
+    assert loaded.vocab.itos == model.vocab.itos
+
+
+def test_half_precision_checkpoint_loads_as_float32(tmp_path, model):
+    checkpoint.save(tmp_path, model, model.meta(), files(model), half=True)
+    loaded = load(tmp_path)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    torch.testing.assert_close(loaded.embed.weight, model.embed.weight, atol=1e-3, rtol=1e-3)
+
+
+def test_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, model, monkeypatch):
+    checkpoint.save(tmp_path, model, {**model.meta(), "step": 1}, files(model))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "save_model", broken)
+    with pytest.raises(OSError):
+        checkpoint.save(tmp_path, model, {**model.meta(), "step": 2}, files(model))
+    assert checkpoint.read_meta(tmp_path)["step"] == 1
+    load(tmp_path)
+
+
+def test_interrupted_swap_still_resolves(tmp_path, model):
+    checkpoint.save(tmp_path, model, model.meta(), files(model))
+    (tmp_path / checkpoint.CKPT).rename(tmp_path / checkpoint.OLD)  # killed between the renames
+    assert checkpoint.resolve(tmp_path) == tmp_path / checkpoint.OLD
+
+
+@pytest.mark.parametrize("damage", ["weights", "config", "vocab", "missing", "other_model"])
+def test_bad_checkpoints_raise_checkpoint_error(tmp_path, model, damage):
+    ckpt = checkpoint.save(tmp_path, model, model.meta(), files(model))
+    if damage == "weights":
+        (ckpt / checkpoint.WEIGHTS).write_bytes(b"not safetensors")
+    elif damage == "config":
+        (ckpt / checkpoint.CONFIG).write_text("{broken")
+    elif damage == "vocab":
+        (ckpt / "vocab.model").write_bytes(Vocab.train(["一二三四五"]).model_bytes)
+    elif damage == "missing":
+        tmp_path = tmp_path / "nowhere"
+    else:
+        (ckpt / checkpoint.CONFIG).write_text('{"model_type": "vae", "model": {}}')
+    with pytest.raises(checkpoint.CheckpointError):
+        load(tmp_path)
+
+
+def test_weights_of_another_size_are_rejected(tmp_path, model):
+    ckpt = checkpoint.save(tmp_path, model, model.meta(), files(model))
+    bigger = PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=model.cfg.vocab_size, d_model=64,
+                                          n_lines=2), model.vocab)
+    checkpoint.save(tmp_path / "b", bigger, bigger.meta(), files(bigger))
+    (ckpt / checkpoint.WEIGHTS).write_bytes((tmp_path / "b" / "checkpoint" / "model.safetensors").read_bytes())
+    with pytest.raises(checkpoint.CheckpointError, match="do not fit"):
+        load(tmp_path)

@@ -1,0 +1,160 @@
+"""`poetvae eval`: numbers you can trust for a text VAE, with units stated.
+
+On a data split: reconstruction cross-entropy and KL per poem and per character (nats), ELBO,
+the importance-weighted NLL bound with K samples (Burda et al. 2016), active units (Burda et al.
+2016, Cov_x E_q[z] > 0.01), I(x; z) (Hoffman & Johnson 2016) and character accuracy of the
+reconstruction decoded by argmax from z = mu. On samples from the prior: novelty against the
+train split, distinct-1/2, the share of lines repeating a character, and prosody.
+"""
+
+from collections import Counter
+from typing import Any
+
+import torch
+
+from ..core.latent import active_units, gaussian_kl
+from ..core.metrics import iwae_nll, mutual_information
+from .model import PoetVAE
+
+MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
+
+
+@torch.no_grad()
+def score_split(
+    model: PoetVAE, x: torch.Tensor, iw_samples: int = 100, batch_size: int = 64, seed: int = 0
+) -> dict[str, float]:
+    """Likelihood-side metrics of `model` on poems x (N, L); all in nats unless a share.
+
+    Keys: n, recon_per_poem, recon_per_char, kl_per_poem, kl_per_char, elbo_per_poem,
+    iwae_nll_per_poem, iwae_nll_per_char, iw_samples, active_units, latent_dim,
+    mutual_information, char_accuracy.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    L = model.cfg.seq_len
+    sums = Counter()
+    mus, logvars = [], []
+    for start in range(0, len(x), batch_size):
+        xb = x[start : start + batch_size].to(device)  # (B, L)
+        mu, logvar = model.encode(xb)
+        mus.append(mu.cpu())
+        logvars.append(logvar.cpu())
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        recon = model.recon_nll(model.decode(z), xb)  # (B,)
+        kl = gaussian_kl(mu, logvar).sum(-1)
+        nll = iwae_nll(mu, logvar, lambda zs, xb=xb: _log_px(model, zs, xb), iw_samples)
+        acc = (model.decode(mu).argmax(-1) == xb).float().mean(-1)
+        sums.update(
+            recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
+        )
+    torch.random.set_rng_state(gen_state)
+    n = len(x)
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    recon, kl, nll = sums["recon"] / n, sums["kl"] / n, sums["nll"] / n
+    return {
+        "n": n,
+        "recon_per_poem": recon,
+        "recon_per_char": recon / L,
+        "kl_per_poem": kl,
+        "kl_per_char": kl / L,
+        "elbo_per_poem": -(recon + kl),
+        "iwae_nll_per_poem": nll,
+        "iwae_nll_per_char": nll / L,
+        "iw_samples": iw_samples,
+        "active_units": active_units(mu),
+        "latent_dim": model.cfg.latent_dim,
+        "mutual_information": mutual_information(mu[:MI_ITEMS], logvar[:MI_ITEMS]),
+        "char_accuracy": sums["acc"] / n,
+    }
+
+
+def _log_px(model: PoetVAE, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(C, B, Z) latents -> (C, B) log p(x | z)."""
+    c, b, _ = z.shape
+    logits = model.decode(z.reshape(c * b, -1))  # (C*B, L, V)
+    return -model.recon_nll(logits, x.repeat(c, 1)).view(c, b)
+
+
+def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[str, Any]:
+    """Variety and novelty of generated poems (each a list of lines).
+
+    Keys: n, novelty (share of poems not in `train`), novel_lines (share of lines never seen
+    in `train`), distinct_chars, distinct_1, distinct_2 (unique / total characters and in-line
+    bigrams), repeat_line_share (lines with a character twice), top_char and top_char_share.
+    """
+    chars = [c for p in poems for line in p for c in line]
+    bigrams = [line[i : i + 2] for p in poems for line in p for i in range(len(line) - 1)]
+    lines = [line for p in poems for line in p]
+    counts = Counter(chars)
+    top, top_n = counts.most_common(1)[0] if counts else ("", 0)
+    out: dict[str, Any] = {
+        "n": len(poems),
+        "distinct_chars": len(counts),
+        "distinct_1": len(counts) / max(1, len(chars)),
+        "distinct_2": len(set(bigrams)) / max(1, len(bigrams)),
+        "repeat_line_share": sum(len(set(line)) < len(line) for line in lines) / max(1, len(lines)),
+        "top_char": top,
+        "top_char_share": top_n / max(1, len(chars)),
+    }
+    if train is not None:
+        width = len(lines[0]) if lines else 1
+        train_lines = {t[i : i + width] for t in train for i in range(0, len(t), width)}
+        out["novelty"] = sum("".join(p) not in train for p in poems) / max(1, len(poems))
+        out["novel_lines"] = sum(line not in train_lines for line in lines) / max(1, len(lines))
+    return out
+
+
+def evaluate(
+    model: PoetVAE,
+    corpus,
+    split: str = "test",
+    iw_samples: int = 100,
+    n_samples: int = 1000,
+    seed: int = 0,
+    limit: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+) -> dict[str, Any]:
+    """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
+
+    Args:
+        model: a trained PoetVAE.
+        corpus: a loaded Corpus of the model's form (train split needed for novelty).
+        split: the split scored.
+        iw_samples: K for the IWAE bound.
+        n_samples: poems drawn from the prior.
+        seed: seeds the latent noise and the samples.
+        limit: score only the first `limit` poems of the split.
+        temperature, top_p: decoding of the prior samples (generate's defaults if None).
+
+    Returns:
+        {"split", "data", "samples", "reference"}: "samples" and "reference" (the real poems of
+        the split) hold the same keys, prosody rates included, so they compare directly.
+    """
+    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, generate
+    from .prosody import rates
+    from .train import encode_poems
+
+    poems = corpus.splits[split][:limit]
+    if not poems:
+        raise ValueError(f"split {split!r} of {corpus.name} holds no poems")
+    data = score_split(model, encode_poems(model.vocab, poems), iw_samples, seed=seed)
+    train = set(corpus.splits.get("train", []))
+    t = DEFAULT_TEMPERATURE if temperature is None else temperature
+    p = DEFAULT_TOP_P if top_p is None else top_p
+    samples = generate(model, n_samples, t, p, seed=seed)
+    n = model.cfg.chars_per_line
+    real = [[text[i : i + n] for i in range(0, len(text), n)] for text in poems[:n_samples]]
+    return {
+        "split": split,
+        "data": data,
+        "samples": {
+            **sample_stats(samples, train),
+            "prosody": rates(samples),
+            "temperature": t,
+            "top_p": p,
+        },
+        "reference": {**sample_stats(real, train), "prosody": rates(real)},
+    }

@@ -1,0 +1,83 @@
+import math
+
+import pytest
+import torch
+
+from poetvae.core.metrics import mutual_information
+from poetvae.text.evaluate import sample_stats, score_split
+from poetvae.text.model import PoetVAE, PoetVAEConfig, load
+from poetvae.text.train import encode_poems
+from poetvae.text.vocab import Vocab
+
+from .conftest import shipped_poems
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_run):
+    model = load(tiny_run)
+    return model, encode_poems(
+        model.vocab,
+        [p.replace("，", "").replace("。", "") for p in shipped_poems(split="valid", n=24)],
+    )
+
+
+def test_iwae_with_k1_equals_the_elbo_in_expectation(trained):
+    model, x = trained
+    one = [score_split(model, x, iw_samples=1, seed=s)["iwae_nll_per_poem"] for s in range(40)]
+    elbo = score_split(model, x, iw_samples=1, seed=0)["elbo_per_poem"]  # closed-form KL
+    mean, sem = torch.tensor(one).mean().item(), torch.tensor(one).std().item() / math.sqrt(40)
+    assert abs(mean + elbo) < 4 * sem + 0.05
+
+
+def test_iwae_bound_is_tighter_than_the_elbo(trained):
+    model, x = trained
+    k1 = score_split(model, x, iw_samples=1, seed=0)
+    k50 = score_split(model, x, iw_samples=50, seed=0)
+    assert k50["iwae_nll_per_poem"] <= -k1["elbo_per_poem"]
+    assert k50["iwae_nll_per_poem"] <= k1["iwae_nll_per_poem"]
+
+
+def test_keys_are_present_and_finite(trained):
+    model, x = trained
+    scores = score_split(model, x, iw_samples=3)
+    for key in (
+        "recon_per_poem",
+        "recon_per_char",
+        "kl_per_poem",
+        "kl_per_char",
+        "elbo_per_poem",
+        "iwae_nll_per_poem",
+        "iwae_nll_per_char",
+        "active_units",
+        "mutual_information",
+        "char_accuracy",
+    ):
+        assert math.isfinite(scores[key]), key
+    assert scores["iw_samples"] == 3 and 0 <= scores["char_accuracy"] <= 1
+
+
+def test_constant_encoder_has_no_active_units_and_no_information():
+    vocab = Vocab.train(["春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"])
+    model = PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2), vocab)
+    torch.nn.init.zeros_(model.to_latent.weight)  # mu, logvar no longer depend on x
+    x = torch.randint(2, len(vocab), (64, 10))
+    scores = score_split(model, x, iw_samples=2)
+    assert scores["active_units"] == 0
+    assert abs(scores["mutual_information"]) < 1e-4
+
+
+def test_mutual_information_is_high_for_well_separated_posteriors():
+    mu = torch.arange(200, dtype=torch.float).unsqueeze(1) * 10  # 200 disjoint posteriors
+    logvar = torch.zeros(200, 1)
+    assert mutual_information(mu, logvar) == pytest.approx(math.log(200), rel=1e-3)
+
+
+def test_sample_stats_on_a_crafted_set():
+    train = {"白日依山尽黄河入海流"}
+    poems = [["白日依山尽", "黄河入海流"], ["白日依山尽", "春春春春春"]]
+    stats = sample_stats(poems, train)
+    assert stats["novelty"] == 0.5
+    assert stats["novel_lines"] == 0.25
+    assert stats["repeat_line_share"] == 0.25
+    assert stats["distinct_chars"] == 11
+    assert stats["top_char"] == "春" and stats["top_char_share"] == 5 / 20

@@ -1,0 +1,183 @@
+import itertools
+import random
+
+import pytest
+
+from poetvae.text.prosody import (
+    EITHER,
+    PING,
+    RULES,
+    ZE,
+    check,
+    rates,
+    rhyme_groups,
+    tone,
+    tone_ids,
+    valid_patterns,
+)
+
+# Hand-checked poems; the tone strings below are the table's verdicts (中 = either).
+DENG_GUAN_QUE_LOU = ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"]  # 王之涣
+CHUN_XIAO = ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"]  # 孟浩然
+JUE_JU = ["两个黄鹂鸣翠柳", "一行白鹭上青天", "窗含西岭千秋雪", "门泊东吴万里船"]  # 杜甫
+JING_YE_SI = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]  # 李白, a 古绝
+CHUN_WANG = [  # 杜甫, a 五律
+    *["国破山河在", "城春草木深", "感时花溅泪", "恨别鸟惊心"],
+    *["烽火连三月", "家书抵万金", "白头搔更短", "浑欲不胜簪"],
+]
+THREE_LEVEL_TAIL = ["春风生落日", "万里无人烟"]  # constructed: line 2 ends 平平平
+NO_OPPOSITION = ["白日依山尽", "万里照江河"]  # constructed: both lines 仄 at 2, 平 at 4
+
+STRICT = ("alternation", "opposition", "level_rhyme", "no_three_level_tail", "rhyme")
+
+
+def pattern(line: str) -> str:
+    return "".join("中" if tone(c) == EITHER else tone(c) for c in line)
+
+
+def failures(result: dict) -> set[str]:
+    return {rule for rule, ok in result.items() if ok is False}
+
+
+@pytest.mark.parametrize(
+    "lines, tones",
+    [
+        (DENG_GUAN_QUE_LOU, ["仄仄平平仄", "平平仄仄平", "仄平平仄仄", "中仄仄平平"]),
+        (CHUN_XIAO, ["平平仄仄仄", "仄仄平平仄", "仄平平仄平", "平仄平平仄"]),
+        (JING_YE_SI, ["平平平仄平", "平仄仄仄平", "仄平仄平仄", "平平中仄平"]),
+        (JUE_JU, ["仄仄平平平仄仄", "仄平仄仄仄平平", "平平平仄平平仄", "平仄平平仄仄平"]),
+        (THREE_LEVEL_TAIL, ["平平平仄仄", "仄仄平平平"]),
+        (NO_OPPOSITION, ["仄仄平平仄", "仄仄仄平平"]),
+    ],
+)
+def test_tone_table_reads_poems_as_hand_checked(lines, tones):
+    assert [pattern(line) for line in lines] == tones
+
+
+@pytest.mark.parametrize(
+    "lines, failed",
+    [
+        (DENG_GUAN_QUE_LOU, set()),
+        (JUE_JU, set()),
+        # 晓 / 鸟 / 少 rhyme on 仄: an ancient-style quatrain; line 3 also breaks 粘.
+        (CHUN_XIAO, {"level_rhyme", "adhesion", "all"}),
+        # 是…上 and 头…明 repeat a tone at 2 and 4; 月 / 上 clash at 4; 头 after 是 breaks 粘.
+        (JING_YE_SI, {"alternation", "opposition", "adhesion", "all"}),
+        # Strict in tones, but 簪 (Middle Chinese 侵 zēn) no longer rhymes with 深/心/金.
+        (CHUN_WANG, {"rhyme", "all"}),
+        (THREE_LEVEL_TAIL, {"no_three_level_tail", "all"}),
+        (NO_OPPOSITION, {"opposition", "all"}),
+        (DENG_GUAN_QUE_LOU[:3] + ["更上一层山"], {"rhyme", "all"}),  # 流 尤 vs 山 寒
+    ],
+)
+def test_check_fails_exactly_the_broken_rules(lines, failed):
+    result = check(lines)
+    assert set(result) == {*RULES, "all"}
+    assert failures(result) == failed
+
+
+def test_couplets_leave_rhyme_and_adhesion_unapplied():
+    result = check(DENG_GUAN_QUE_LOU[:2])
+    assert result["rhyme"] is None and result["adhesion"] is None
+    assert result["all"] is True
+
+
+def test_heteronyms_and_unknowns_satisfy_either_tone():
+    assert tone("天") == PING and tone("地") == ZE
+    assert {tone(c) for c in "看听思过更"} == {EITHER}
+    assert tone("鿏") == EITHER  # not in the table
+    # 看 at position 2 of both lines: neither alternation nor opposition can fail there.
+    assert check(["春看生落日", "万看无人烟"])["opposition"] is True
+    # A 七言 line 平 中 仄 at 2/4/6 fails: no reading of the middle makes 2 and 6 agree.
+    assert check(["春风看看落日花", "万里江河看看天"])["alternation"] is False
+
+
+def test_rhyme_groups():
+    assert rhyme_groups("流") == rhyme_groups("楼") == {"尤"}
+    assert rhyme_groups("诗") == {"支"} and rhyme_groups("西") == {"齐"}
+    assert {"唐", "庚"} <= rhyme_groups("行")  # háng / xíng: any reading may rhyme
+    assert rhyme_groups("a") == frozenset()
+
+
+def test_tone_ids_mark_either_in_both():
+    is_ping, is_ze = tone_ids(["天", "地", "看", "<pad>"])
+    assert is_ping == [True, False, True, True]
+    assert is_ze == [False, True, True, True]
+
+
+@pytest.mark.parametrize(
+    "bad", [["白日依山尽"], ["白日依山尽", "黄河入海"], ["白日依山尽了", "黄河入海流了"]]
+)
+def test_check_rejects_other_shapes(bad):
+    with pytest.raises(ValueError):
+        check(bad)
+
+
+def _fills(template: list[str], limit: int = 256):
+    """Tone strings of a template with every (or, past `limit`, a seeded sample of) 中 filling."""
+    slots = sum(line.count("中") for line in template)
+    choices = itertools.product((PING, ZE), repeat=slots)
+    if 2**slots > limit:
+        rng = random.Random(0)
+        choices = [[rng.choice((PING, ZE)) for _ in range(slots)] for _ in range(limit)]
+    for choice in choices:
+        it = iter(choice)
+        yield [[next(it) if t == "中" else t for t in line] for line in template]
+
+
+@pytest.mark.parametrize("n_lines", [2, 4, 8])
+@pytest.mark.parametrize("chars_per_line", [5, 7])
+def test_valid_patterns_pass_the_tone_rules_however_filled(n_lines, chars_per_line):
+    templates = valid_patterns(n_lines, chars_per_line)
+    assert len(templates) == 4 and len({tuple(t) for t in templates}) == 4
+    char = {PING: "天", ZE: "地"}
+    for template in templates:
+        assert len(template) == n_lines
+        assert all(
+            len(line) == chars_per_line and set(line) <= {"平", "仄", "中"} for line in template
+        )
+        for tones in _fills(template):
+            result = check(["".join(char[t] for t in line) for line in tones])
+            assert all(result[rule] for rule in STRICT[:4]), (template, tones)
+            assert result["adhesion"] is not False
+
+
+def _fits(lines: list[str], template: list[str]) -> bool:
+    return all(
+        t == "中" or p == "中" or t == p
+        for line, tline in zip(lines, template)
+        for p, t in zip(pattern(line), tline)
+    )
+
+
+@pytest.mark.parametrize("lines", [DENG_GUAN_QUE_LOU, JUE_JU, CHUN_WANG])
+def test_regulated_poems_fit_a_template(lines):
+    templates = valid_patterns(len(lines), len(lines[0]))
+    assert any(_fits(lines, t) for t in templates)
+
+
+def test_valid_patterns_reject_other_forms():
+    for n_lines, chars in [(3, 5), (0, 5), (4, 6)]:
+        with pytest.raises(ValueError):
+            valid_patterns(n_lines, chars)
+
+
+def test_rates_aggregate_over_poems():
+    poems = [DENG_GUAN_QUE_LOU, CHUN_XIAO, JING_YE_SI, THREE_LEVEL_TAIL]
+    r = rates(poems)
+    assert r["n"] == 4
+    assert r["alternation"] == 3 / 4  # 静夜思 fails
+    assert r["level_rhyme"] == 3 / 4  # 春晓 fails
+    assert r["no_three_level_tail"] == 3 / 4  # the constructed couplet fails
+    assert r["rhyme"] == 1.0  # over the 3 quatrains only: the couplet has no rhyme pair
+    assert r["adhesion"] == 1 / 3
+    assert r["all"] == 1 / 4  # only 登鹳雀楼
+    # Tone-checked positions are 2-5 of each 五言 line: 14 lines x 4 = 56; 更 is at position 1
+    # (unchecked), 思 at position 3 of 低头思故乡 is the only heteronym, and no unknowns.
+    assert r["heteronym_share"] == pytest.approx(1 / 56)
+    assert r["unknown_share"] == 0.0
+
+
+def test_rates_of_nothing_and_of_couplets():
+    assert rates([])["n"] == 0 and rates([])["all"] is None
+    assert rates([DENG_GUAN_QUE_LOU[:2]])["rhyme"] is None

@@ -9,6 +9,7 @@ of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
 """
 
 import os
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -16,6 +17,9 @@ from torch import Tensor
 from .corpus import Form, chunk
 from .model import PoetVAE
 from .vocab import PAD_ID, UNK_ID
+
+DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
+DEFAULT_TOP_P = 0.9
 
 
 def prior_draws(n: int, latent_dim: int, seq_len: int, seed: int | None) -> tuple[Tensor, Tensor]:
@@ -35,6 +39,22 @@ def prior_draws(n: int, latent_dim: int, seq_len: int, seed: int | None) -> tupl
     return z, u
 
 
+@dataclass
+class Constraints:
+    """Restrictions on what decoding may write, per position.
+
+    fixed: position -> character id written there whatever the model says.
+    allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
+    rhyme_positions: positions whose characters must share a rhyme group.
+    rhyme_groups: (V, G) bool, the rhyme groups of each character.
+    """
+
+    fixed: dict[int, int] = field(default_factory=dict)
+    allowed: Tensor | None = None
+    rhyme_positions: tuple[int, ...] = ()
+    rhyme_groups: Tensor | None = None
+
+
 @torch.no_grad()
 def decode_latents(
     model: PoetVAE,
@@ -43,20 +63,24 @@ def decode_latents(
     top_p: float = 1.0,
     no_repeat: bool = True,
     u: Tensor | None = None,
+    constraints: Constraints | None = None,
 ) -> Tensor:
-    """Character ids for latents z.
+    """Character ids for latents z, left to right, each position from its own distribution.
 
     Args:
         model: a PoetVAE.
         z: (B, Z) latents.
         temperature: 0 = argmax; otherwise the softmax temperature.
         top_p: sample only from the smallest set of characters holding this much probability.
-        no_repeat: never repeat a character within a line.
+        no_repeat: never repeat a character within a line (relaxed only where nothing else is
+            allowed).
         u: (B, L) uniforms in [0, 1) that pick each sampled character (inverse CDF); fresh if None.
+        constraints: fixed characters, allowed sets and rhyme positions.
 
     Returns:
         (B, L) ids on the CPU.
     """
+    c = constraints or Constraints()
     logits = model.decode(z.to(next(model.parameters()).device)).float().cpu()  # (B, L, V)
     logits[..., [PAD_ID, UNK_ID]] = float("-inf")
     B, L, V = logits.shape
@@ -65,13 +89,34 @@ def decode_latents(
     n = model.cfg.chars_per_line
     out = torch.empty(B, L, dtype=torch.long)
     used = torch.zeros(B, V, dtype=torch.bool)
+    rhyme = c.rhyme_groups
+    group_set = torch.ones(B, rhyme.shape[1], dtype=torch.bool) if rhyme is not None else None
+    for pos in c.rhyme_positions:  # fixed rhyme characters decide the group up front
+        if pos in c.fixed and rhyme is not None:
+            group_set &= rhyme[c.fixed[pos]]
     for pos in range(L):
         if pos % n == 0:
             used.zero_()
-        step = logits[:, pos].masked_fill(used, float("-inf")) if no_repeat else logits[:, pos]
-        ids = _pick(step, temperature, top_p, u[:, pos])
+        if pos in c.fixed:
+            ids = torch.full((B,), c.fixed[pos], dtype=torch.long)
+        else:
+            banned = torch.zeros(B, V, dtype=torch.bool)
+            if c.allowed is not None:
+                banned |= ~c.allowed[:, pos]
+            if rhyme is not None and pos in c.rhyme_positions:
+                banned |= ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
+            step = logits[:, pos].masked_fill(banned, float("-inf"))
+            if no_repeat:
+                without = step.masked_fill(used, float("-inf"))
+                ok = torch.isfinite(without).any(-1, keepdim=True)
+                step = torch.where(ok, without, step)
+            if not torch.isfinite(step).any(-1).all():
+                raise ValueError(f"no character satisfies the constraints at position {pos + 1}")
+            ids = _pick(step, temperature, top_p, u[:, pos])
         out[:, pos] = ids
         used[torch.arange(B), ids] = True
+        if rhyme is not None and pos in c.rhyme_positions:
+            group_set &= rhyme[ids]
     return out
 
 

@@ -1,0 +1,296 @@
+"""Writing to order. Every position has its own distribution given z, so constraints that a
+left-to-right generator struggles with are natural here:
+
+- acrostic (藏头诗) and fill-in patterns fix characters at chosen positions. z is then drawn from
+  the posterior given those characters, p(z | fixed) ∝ p(z) p(fixed | z), by importance
+  resampling over prior candidates, so the free positions agree with the fixed ones; the naive
+  alternative (decode a prior z, overwrite) is kept for comparison (`search=False`).
+- strict tones: each poem picks the regulated 平仄 template that its z makes most likely (the
+  template's probability mass under the independent per-position distributions), decoding is
+  restricted to characters of the template's tone, and the rhyme positions to one rhyme group.
+- rerank: draw K candidates per poem and keep the one with the best IWAE log-likelihood.
+- interpolation between two poems' posterior means, and reconstruction.
+"""
+
+import functools
+import math
+
+import torch
+from torch import Tensor
+
+from ..core.metrics import iwae_nll
+from . import prosody
+from .corpus import Form, chunk, parse_poem, split_lines
+from .generate import Constraints, _pick, decode_latents, prior_draws
+from .model import PoetVAE
+from .vocab import PAD_ID, UNK_ID
+
+PLACEHOLDERS = "＿_○*"  # a free position in a --pattern: ＿ (full-width low line), _, ○ or *
+CANDIDATES = 128  # prior candidates per poem for the posterior given fixed characters
+
+
+def form_of(model: PoetVAE) -> Form:
+    return Form(model.cfg.n_lines, model.cfg.chars_per_line)
+
+
+def _check_vocab(model: PoetVAE, chars: str) -> None:
+    missing = sorted({c for c in chars if c not in PLACEHOLDERS and c not in model.vocab})
+    if missing:
+        raise ValueError(f"not in the model's vocabulary: {''.join(missing)}")
+
+
+def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
+    """Position -> id fixing the first character of each line to `heads`.
+
+    Raises:
+        ValueError: the wrong number of characters, or characters the model does not know.
+    """
+    form = form_of(model)
+    heads = "".join(split_lines(heads))
+    if len(heads) != form.n_lines:
+        raise ValueError(
+            f"--acrostic needs {form.n_lines} characters (one per line of the "
+            f"model's form, {form}); got {len(heads)}"
+        )
+    _check_vocab(model, heads)
+    return {i * form.chars_per_line: model.vocab.stoi[c] for i, c in enumerate(heads)}
+
+
+def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
+    """Position -> id for the given characters of a template such as "床前＿＿光，疑是＿＿霜".
+
+    Lines are separated by punctuation (or run on, counted by the form's line length); a pattern
+    may cover the first lines only. Free positions are written with any of PLACEHOLDERS.
+
+    Raises:
+        ValueError: a line of the wrong length, too many lines, or unknown characters.
+    """
+    form = form_of(model)
+    lines = split_lines(pattern)
+    if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
+        lines = [
+            lines[0][i : i + form.chars_per_line]
+            for i in range(0, len(lines[0]), form.chars_per_line)
+        ]
+    if not lines or len(lines) > form.n_lines or any(len(x) != form.chars_per_line for x in lines):
+        raise ValueError(
+            f"--pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
+            f"characters or placeholders ({PLACEHOLDERS}); got {pattern!r}"
+        )
+    text = "".join(lines)
+    _check_vocab(model, text)
+    return {i: model.vocab.stoi[c] for i, c in enumerate(text) if c not in PLACEHOLDERS}
+
+
+def merge(*fixed: dict[int, int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for part in fixed:
+        for pos, idx in part.items():
+            if out.get(pos, idx) != idx:
+                raise ValueError(f"conflicting characters asked for at position {pos + 1}")
+            out[pos] = idx
+    return out
+
+
+@torch.no_grad()
+def posterior_latents(
+    model: PoetVAE, fixed: dict[int, int], z: Tensor, u: Tensor, temperature: float
+) -> Tensor:
+    """One z per poem from p(z | fixed characters), by importance resampling.
+
+    Args:
+        model: a PoetVAE.
+        fixed: position -> id.
+        z: (B, M, Z) candidates drawn from the prior.
+        u: (B,) uniforms choosing among candidates (the best one at temperature 0).
+        temperature: 0 = keep the most likely candidate.
+
+    Returns:
+        (B, Z) latents.
+    """
+    B, M, Z = z.shape
+    pos = torch.tensor(list(fixed))
+    ids = torch.tensor(list(fixed.values()))
+    device = next(model.parameters()).device
+    log_lik = []
+    for rows in z.view(B * M, Z).split(256):
+        logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
+        log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
+    log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
+    pick = _pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)
+    return z[torch.arange(B), pick]
+
+
+@functools.cache
+def _rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
+    groups = [prosody.rhyme_groups(p) if i > UNK_ID else frozenset() for i, p in enumerate(pieces)]
+    names = sorted(set().union(*groups))
+    index = {g: j for j, g in enumerate(names)}
+    m = torch.zeros(len(pieces), len(names), dtype=torch.bool)
+    for i, gs in enumerate(groups):
+        m[i, [index[g] for g in gs]] = True
+    return m  # (V, G)
+
+
+@functools.cache
+def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, list]:
+    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces))
+    by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
+    templates = prosody.valid_patterns(n_lines, n_chars)
+    masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])
+    return masks, templates  # (T, L, V)
+
+
+@torch.no_grad()
+def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
+    """Strict regulated tones and one rhyme group, with each poem's most likely template.
+
+    Raises:
+        ValueError: no template admits the fixed characters.
+    """
+    pieces = tuple(model.vocab.itos)
+    form = form_of(model)
+    masks, templates = _template_masks(pieces, form.n_lines, form.chars_per_line)
+    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
+    if not fits.any():
+        raise ValueError("no regulated 平仄 template admits the fixed characters")
+    logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
+    logp[..., [PAD_ID, UNK_ID]] = float("-inf")
+    # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
+    mass = torch.stack(
+        [logp.masked_fill(~m, float("-inf")).logsumexp(-1).sum(-1) for m in masks], dim=1
+    )  # (B, T)
+    choice = mass.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
+    n = form.chars_per_line
+    rhyme_lines = [i for i in range(form.n_lines) if i % 2 == 1]
+    if all(templates[t][0][-1] == "平" for t in choice.tolist()) and form.n_lines > 2:
+        rhyme_lines = [0, *rhyme_lines]  # 首句入韵 where every chosen template rhymes line 1
+    return Constraints(
+        fixed=fixed,
+        allowed=masks[choice],
+        rhyme_positions=tuple(i * n + n - 1 for i in rhyme_lines),
+        rhyme_groups=_rhyme_matrix(pieces),
+    )
+
+
+@torch.no_grad()
+def poem_nll(model: PoetVAE, ids: Tensor, k: int = 10, seed: int = 0) -> Tensor:
+    """IWAE NLL bound per character of each poem (B, L) ids, in nats: the model's fluency score."""
+    device = next(model.parameters()).device
+    x = ids.to(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        mu, logvar = model.encode(x)
+
+        def log_px(z: Tensor) -> Tensor:  # (C, B, Z) -> (C, B)
+            c, b, _ = z.shape
+            return -model.recon_nll(model.decode(z.reshape(c * b, -1)), x.repeat(c, 1)).view(c, b)
+
+        return (iwae_nll(mu, logvar, log_px, k) / model.cfg.seq_len).cpu()
+
+
+def write(
+    model: PoetVAE,
+    n: int = 5,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    no_repeat: bool = True,
+    seed: int | None = None,
+    acrostic: str | None = None,
+    pattern: str | None = None,
+    tones: str = "free",
+    rerank: int = 1,
+    search: bool = True,
+) -> list[list[str]]:
+    """Poems from the prior under any combination of constraints.
+
+    Args:
+        model: a PoetVAE.
+        n: number of poems.
+        temperature, top_p, no_repeat: decoding, as in `generate`.
+        seed: same seed, same poems.
+        acrostic: one character per line, each line's first.
+        pattern: a fill-in template (see `pattern_positions`).
+        tones: "free", or "strict" for regulated 平仄 with one rhyme group.
+        rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
+        search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
+            only overwrite the fixed positions (False, the naive baseline).
+
+    Returns:
+        n poems, each a list of lines.
+
+    Raises:
+        ValueError: unusable constraints (wrong length, unknown characters, conflicts).
+    """
+    if tones not in ("free", "strict"):
+        raise ValueError(f"tones must be free or strict, got {tones!r}")
+    if rerank < 1:
+        raise ValueError("rerank must be >= 1")
+    fixed = merge(
+        acrostic_positions(model, acrostic) if acrostic else {},
+        pattern_positions(model, pattern) if pattern else {},
+    )
+    Z, L = model.cfg.latent_dim, model.cfg.seq_len
+    total = n * rerank
+    z, u = prior_draws(total, Z, L, seed)
+    if fixed and search:
+        extra, pick_u = prior_draws(total, Z * CANDIDATES, 1, None if seed is None else ~seed)
+        candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
+        z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
+    c = tone_constraints(model, z, fixed) if tones == "strict" else Constraints(fixed=fixed)
+    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)  # (n * rerank, L)
+    if rerank > 1:
+        best = poem_nll(model, ids).view(n, rerank).argmin(-1)
+        ids = ids.view(n, rerank, L)[torch.arange(n), best]
+    return [chunk(model.vocab.decode(row.tolist()), form_of(model)) for row in ids]
+
+
+def encode_text(model: PoetVAE, text: str) -> Tensor:
+    """A poem of the model's form (punctuation optional) -> (1, L) ids; unknown characters
+    become `<unk>` (the encoder has seen it for rare characters).
+
+    Raises:
+        ValueError: not a poem of the model's form.
+    """
+    lines = parse_poem(text, form_of(model))
+    if lines is None:
+        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)})")
+    return torch.tensor([model.vocab.encode("".join(lines))])
+
+
+@torch.no_grad()
+def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
+    """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
+    x = encode_text(model, text)
+    mu, _ = model.encode(x.to(next(model.parameters()).device))
+    ids = decode_latents(model, mu, temperature=0.0, no_repeat=False)
+    kept = (ids[0] == x[0]).tolist()
+    return chunk(model.vocab.decode(ids[0].tolist()), form_of(model)), kept
+
+
+@torch.no_grad()
+def interpolate(
+    model: PoetVAE, a: str, b: str, steps: int = 8, slerp: bool = False, no_repeat: bool = True
+) -> list[list[str]]:
+    """Poems decoded (argmax) along the path between the posterior means of poems a and b.
+
+    Linear by default; `slerp` follows the great circle (White 2016), which keeps the norm of z
+    typical of the prior instead of shrinking it mid-way.
+    """
+    if steps < 2:
+        raise ValueError("steps must be >= 2")
+    device = next(model.parameters()).device
+    mu_a, _ = model.encode(encode_text(model, a).to(device))
+    mu_b, _ = model.encode(encode_text(model, b).to(device))
+    t = torch.linspace(0, 1, steps, device=device).unsqueeze(1)  # (S, 1)
+    if slerp:
+        cos = torch.nn.functional.cosine_similarity(mu_a, mu_b).clamp(-1 + 1e-7, 1 - 1e-7)
+        omega = torch.acos(cos)
+        if omega.item() < 1e-4:
+            z = (1 - t) * mu_a + t * mu_b
+        else:
+            z = (torch.sin((1 - t) * omega) * mu_a + torch.sin(t * omega) * mu_b) / math.sin(omega)
+    else:
+        z = (1 - t) * mu_a + t * mu_b  # (S, Z)
+    ids = decode_latents(model, z, temperature=0.0, no_repeat=no_repeat)
+    return [chunk(model.vocab.decode(row.tolist()), form_of(model)) for row in ids]

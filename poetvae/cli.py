@@ -13,7 +13,7 @@ import click
 
 from . import options
 
-DEFAULT_TEMPERATURE = 0.8
+DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pulls in torch)
 DEFAULT_TOP_P = 0.9
 
 
@@ -36,7 +36,9 @@ def one_line_errors(f):
         except click.ClickException:
             raise
         except (CheckpointError, ValueError, OSError, RuntimeError) as e:
-            raise click.ClickException(str(e).strip().splitlines()[0] if str(e) else repr(e)) from None
+            raise click.ClickException(
+                str(e).strip().splitlines()[0] if str(e) else repr(e)
+            ) from None
 
     return wrapper
 
@@ -57,30 +59,75 @@ def main():
 
 
 @main.command()
-@click.option("--corpus", required=True, metavar="NAME|PATH",
-              help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
-                   "with one poem per line, or a hub data set name (owner/name).")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run directory for checkpoints and metrics [default: runs/<corpus>].")
+@click.option(
+    "--corpus",
+    required=True,
+    metavar="NAME|PATH",
+    help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
+    "with one poem per line, or a hub data set name (owner/name).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
+)
 @options.apply(*options.epochs_or_steps)
 @options.batch_size
 @options.lr
 @options.device
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for init and batch order.")
-@click.option("--preset", type=click.Choice(["tiny", "base"]), default="base", show_default=True,
-              help="Model size for a new run.")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for init and batch order."
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "base"]),
+    default="base",
+    show_default=True,
+    help="Model size for a new run.",
+)
 @options.overrides
-@click.option("--beta", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="KL weight (1 = the true ELBO).")
-@click.option("--kl-warmup", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Steps over which the KL weight rises linearly from 0 to --beta.")
-@click.option("--eval-every", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Validate and checkpoint every N steps (0 = once per epoch).")
+@click.option(
+    "--beta",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="KL weight (1 = the true ELBO).",
+)
+@click.option(
+    "--kl-warmup",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Steps over which the KL weight rises linearly from 0 to --beta.",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Validate and checkpoint every N steps (0 = once per epoch).",
+)
 @options.resume
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
-def train(corpus, out, epochs, max_steps, batch_size, lr, device, seed, preset, overrides, beta,
-          kl_warmup, eval_every, resume, quiet):
+def train(
+    corpus,
+    out,
+    epochs,
+    max_steps,
+    batch_size,
+    lr,
+    device,
+    seed,
+    preset,
+    overrides,
+    beta,
+    kl_warmup,
+    eval_every,
+    resume,
+    quiet,
+):
     """Train the poetry VAE on a corpus.
 
     Shows loss / recon / KL and poems per second, validates each epoch, writes an atomic
@@ -97,52 +144,336 @@ def train(corpus, out, epochs, max_steps, batch_size, lr, device, seed, preset, 
     dev = _device(device)
     loaded = load_corpus(corpus)
     click.echo(loaded.summary(), err=True)
-    cfg = TrainConfig(max_steps=max_steps or 1, batch_size=batch_size, lr=lr, seed=seed, beta=beta,
-                      kl_warmup_steps=kl_warmup, eval_every=eval_every)
+    cfg = TrainConfig(
+        max_steps=max_steps or 1,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        beta=beta,
+        kl_warmup_steps=kl_warmup,
+        eval_every=eval_every,
+    )
     out = out or str(Path("runs") / Path(loaded.name).stem)
-    result = train_text(loaded, out, cfg, dev, preset, overrides,
-                        epochs=None if max_steps else (epochs or 10), resume=resume,
-                        progress=not quiet)
+    result = train_text(
+        loaded,
+        out,
+        cfg,
+        dev,
+        preset,
+        overrides,
+        epochs=None if max_steps else (epochs or 10),
+        resume=resume,
+        progress=not quiet,
+    )
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
-    click.echo(f"{'stopped' if result['stopped_early'] else 'done'} at step {result['step']}: "
-               f"{valid} -> {result['out']}", err=True)
+    click.echo(
+        f"{'stopped' if result['stopped_early'] else 'done'} at step {result['step']}: "
+        f"{valid} -> {result['out']}",
+        err=True,
+    )
+
+
+def checkpoint_option(f):
+    return click.option(
+        "--checkpoint",
+        type=click.Path(),
+        default=None,
+        help="Run directory or checkpoint folder [default: the bundled model].",
+    )(f)
+
+
+def _load(checkpoint, device):
+    from .text.model import load
+
+    return load(checkpoint or bundled_model(), _device(device))
+
+
+def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
+    from .text.corpus import format_poem
+
+    if fmt == "json":
+        rows = [
+            {"poem": format_poem(p), "lines": p, **(extra[i] if extra else {})}
+            for i, p in enumerate(poems)
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for i, lines in enumerate(poems):
+        marks = ["，" if j % 2 == 0 else "。" for j in range(len(lines))]
+        click.echo(
+            ("\n" if i else "") + "\n".join(a + b for a, b in zip(lines, marks, strict=True))
+        )
 
 
 @main.command()
-@click.option("--checkpoint", type=click.Path(), default=None,
-              help="Run directory or checkpoint folder [default: the bundled model].")
+@checkpoint_option
 @click.option("-n", "n", type=int, default=5, show_default=True, help="Number of poems.")
 @options.seed
-@click.option("--temperature", type=float, default=DEFAULT_TEMPERATURE, show_default=True,
-              help="0 = argmax decoding; higher = more adventurous sampling.")
-@click.option("--top-p", type=float, default=DEFAULT_TOP_P, show_default=True,
-              help="Sample only from the characters holding this much probability (1 = all).")
+@click.option(
+    "--temperature",
+    type=float,
+    default=DEFAULT_TEMPERATURE,
+    show_default=True,
+    help="0 = argmax decoding; higher = more adventurous sampling.",
+)
+@click.option(
+    "--top-p",
+    type=float,
+    default=DEFAULT_TOP_P,
+    show_default=True,
+    help="Sample only from the characters holding this much probability (1 = all).",
+)
 @click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line.")
+@click.option(
+    "--acrostic",
+    default=None,
+    metavar="CHARS",
+    help="藏头诗: one character per line, each line's first, e.g. 春夏秋冬.",
+)
+@click.option(
+    "--pattern",
+    default=None,
+    metavar="TEMPLATE",
+    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, "
+    "e.g. '床前＿＿光，疑是＿＿霜'; may cover the first lines only.",
+)
+@click.option(
+    "--tones",
+    type=click.Choice(["free", "strict"]),
+    default="free",
+    show_default=True,
+    help="strict: every line follows a regulated 平仄 template, couplets are opposed "
+    "and the rhyme positions share a rhyme group.",
+)
+@click.option(
+    "--rerank",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Draw K candidates per poem and keep the one the model scores best "
+    "(lowest IWAE NLL per character, 10 importance samples).",
+)
 @options.output_format
 @options.device
 @one_line_errors
-def generate(checkpoint, n, seed, temperature, top_p, allow_repeats, fmt, device):
-    """Write new poems by sampling the latent prior z ~ N(0, I)."""
+def generate(
+    checkpoint,
+    n,
+    seed,
+    temperature,
+    top_p,
+    allow_repeats,
+    acrostic,
+    pattern,
+    tones,
+    rerank,
+    fmt,
+    device,
+):
+    """Write new poems by sampling the latent prior z ~ N(0, I).
+
+    With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
+    the rest of the poem agrees with them. Options combine (e.g. --acrostic with --tones strict).
+    """
     if n <= 0:
         raise click.BadParameter("must be a positive number of poems", param_hint="-n")
     if temperature < 0:
         raise click.BadParameter("must be >= 0", param_hint="--temperature")
     if not 0 < top_p <= 1:
         raise click.BadParameter("must be in (0, 1]", param_hint="--top-p")
-    from .text.corpus import format_poem
-    from .text.generate import generate as sample
-    from .text.model import load
+    model = _load(checkpoint, device)
+    if acrostic or pattern or tones != "free" or rerank > 1:
+        from .text.compose import write
 
-    model = load(checkpoint or bundled_model(), _device(device))
-    poems = sample(model, n, temperature, top_p, not allow_repeats, seed)
+        poems = write(
+            model, n, temperature, top_p, not allow_repeats, seed, acrostic, pattern, tones, rerank
+        )
+    else:
+        from .text.generate import generate as sample
+
+        poems = sample(model, n, temperature, top_p, not allow_repeats, seed)
+    _echo_poems(poems, fmt)
+
+
+@main.command()
+@click.argument("poem")
+@checkpoint_option
+@options.output_format
+@options.device
+@one_line_errors
+def reconstruct(poem, checkpoint, fmt, device):
+    """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
+    from .text.compose import reconstruct as run
+    from .text.corpus import format_poem, parse_poem
+
+    model = _load(checkpoint, device)
+    lines, kept = run(model, poem)
     if fmt == "json":
-        rows = [{"poem": format_poem(p), "lines": p} for p in poems]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "input": poem,
+                    "output": format_poem(lines),
+                    "lines": lines,
+                    "kept": kept,
+                    "kept_share": sum(kept) / len(kept),
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return
-    for i, lines in enumerate(poems):
-        text = format_poem(lines)
-        cut = [text[j : j + len(lines[0]) + 1] for j in range(0, len(text), len(lines[0]) + 1)]
-        click.echo(("\n" if i else "") + "\n".join(cut))
+    original = parse_poem(poem, None) or []
+    n = len(lines[0])
+    for i, line in enumerate(lines):
+        marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
+        click.echo(f"{original[i] if i < len(original) else '':<{n}}  ->  {line}   {marks}")
+    click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
+    unknown = sorted({c for c in "".join(original) if c not in model.vocab})
+    if unknown:
+        click.echo(f"not in the model's vocabulary (read as <unk>): {''.join(unknown)}")
+
+
+@main.command()
+@click.argument("poem_a")
+@click.argument("poem_b")
+@checkpoint_option
+@click.option(
+    "--steps",
+    type=click.IntRange(min=2),
+    default=8,
+    show_default=True,
+    help="Poems along the path, both ends included.",
+)
+@click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
+@options.output_format
+@options.device
+@one_line_errors
+def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
+    """Decode (argmax) along the latent path between the posterior means of two poems."""
+    from .text.compose import interpolate as run
+
+    model = _load(checkpoint, device)
+    poems = run(model, poem_a, poem_b, steps, slerp)
+    _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
+
+
+@main.command("eval")
+@checkpoint_option
+@click.option(
+    "--corpus",
+    "corpus_name",
+    default=None,
+    metavar="NAME|PATH",
+    help="Corpus to score [default: the one the model was trained on].",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["train", "valid", "test"]),
+    default="test",
+    show_default=True,
+    help="Split to score.",
+)
+@click.option(
+    "--iw-samples",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="K importance samples for the IWAE NLL bound.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Poems drawn from the prior for novelty, variety and prosody.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Score only the first N poems of the split (faster).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for latent noise and samples."
+)
+@options.output_format
+@options.device
+@one_line_errors
+def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, fmt, device):
+    """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
+
+    Units are nats (per poem and per character). The same statistics are given for the real
+    poems of the split, the natural reference for the samples.
+    """
+    from .core.checkpoint import read_meta
+    from .text.corpus import Form, load_corpus
+    from .text.evaluate import evaluate as run_eval
+
+    path = checkpoint or bundled_model()
+    model = _load(path, device)
+    corpus_name = corpus_name or read_meta(path).get("corpus")
+    if not corpus_name:
+        raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
+    loaded = load_corpus(corpus_name)
+    if loaded.form != Form(model.cfg.n_lines, model.cfg.chars_per_line):
+        raise click.ClickException(
+            f"corpus {corpus_name} is of form {loaded.form}, the model of "
+            f"{model.cfg.n_lines} lines x {model.cfg.chars_per_line} chars"
+        )
+    result = {
+        "checkpoint": str(path),
+        "corpus": loaded.name,
+        **run_eval(model, loaded, split, iw_samples, samples, seed, limit),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        click.echo(_eval_table(result))
+
+
+def _eval_table(r: dict) -> str:
+    d = r["data"]
+    rows = [
+        f"{r['corpus']} / {r['split']}: {d['n']} poems  (nats; lower NLL is better)",
+        f"  recon CE      {d['recon_per_poem']:9.2f} /poem  {d['recon_per_char']:7.3f} /char",
+        f"  KL            {d['kl_per_poem']:9.2f} /poem  {d['kl_per_char']:7.3f} /char",
+        f"  -ELBO         {-d['elbo_per_poem']:9.2f} /poem",
+        f"  IWAE NLL      {d['iwae_nll_per_poem']:9.2f} /poem  {d['iwae_nll_per_char']:7.3f} "
+        f"/char  (K={d['iw_samples']})",
+        f"  active units  {d['active_units']} of {d['latent_dim']}",
+        f"  I(x;z)        {d['mutual_information']:9.2f}",
+        f"  char accuracy {d['char_accuracy']:9.3f}  (argmax from z = mu)",
+        "",
+        f"{'':24}{'samples':>10}{'real':>10}",
+    ]
+    s, ref = r["samples"], r["reference"]
+    for key in (
+        "n",
+        "novelty",
+        "novel_lines",
+        "distinct_chars",
+        "distinct_1",
+        "distinct_2",
+        "repeat_line_share",
+        "top_char_share",
+    ):
+        rows.append(f"  {key:22}{_num(s[key]):>10}{_num(ref[key]):>10}")
+    for key in s["prosody"]:
+        rows.append(
+            f"  prosody {key:14}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
+        )
+    rows.append(
+        f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}; top char "
+        f"{s['top_char']} vs {ref['top_char']})"
+    )
+    return "\n".join(rows)
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
 
 
 @main.group()
@@ -162,8 +493,9 @@ def corpus_list():
 
 @corpus.command("show")
 @click.argument("name")
-@click.option("-n", "n", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Examples to print.")
+@click.option(
+    "-n", "n", type=click.IntRange(min=0), default=5, show_default=True, help="Examples to print."
+)
 @one_line_errors
 def corpus_show(name, n):
     """Form, sizes and example poems of a corpus (a shipped name or a file)."""

@@ -9,7 +9,9 @@ import torch
 torch.set_num_threads(1)
 
 
-def shipped_poems(name: str = "tang-wuyan-quatrain", split: str = "train", n: int = 300) -> list[str]:
+def shipped_poems(
+    name: str = "tang-wuyan-quatrain", split: str = "train", n: int = 300
+) -> list[str]:
     """The first n poems of a shipped corpus split, read without `datasets`."""
     path = resources.files("poetvae.corpora").joinpath(name, f"{split}.txt.gz")
     with gzip.open(str(path), "rt", encoding="utf-8") as f:

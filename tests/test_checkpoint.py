@@ -17,7 +17,9 @@ def model():
 def test_save_load_gives_identical_weights_and_outputs(tmp_path, model):
     checkpoint.save(tmp_path, model, model.meta(), files(model))
     loaded = load(tmp_path)
-    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+    for (k, a), (k2, b) in zip(
+        model.state_dict().items(), loaded.state_dict().items(), strict=True
+    ):
         assert k == k2 and torch.equal(a, b)
     z = torch.randn(3, model.cfg.latent_dim)
     assert torch.equal(model.decode(z), loaded.decode(z))
@@ -69,9 +71,13 @@ def test_bad_checkpoints_raise_checkpoint_error(tmp_path, model, damage):
 
 def test_weights_of_another_size_are_rejected(tmp_path, model):
     ckpt = checkpoint.save(tmp_path, model, model.meta(), files(model))
-    bigger = PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=model.cfg.vocab_size, d_model=64,
-                                          n_lines=2), model.vocab)
+    bigger = PoetVAE(
+        PoetVAEConfig.preset("tiny", vocab_size=model.cfg.vocab_size, d_model=64, n_lines=2),
+        model.vocab,
+    )
     checkpoint.save(tmp_path / "b", bigger, bigger.meta(), files(bigger))
-    (ckpt / checkpoint.WEIGHTS).write_bytes((tmp_path / "b" / "checkpoint" / "model.safetensors").read_bytes())
+    (ckpt / checkpoint.WEIGHTS).write_bytes(
+        (tmp_path / "b" / "checkpoint" / "model.safetensors").read_bytes()
+    )
     with pytest.raises(checkpoint.CheckpointError, match="do not fit"):
         load(tmp_path)

@@ -16,7 +16,9 @@ CPU = torch.device("cpu")
 def tiny_model():
     torch.manual_seed(0)
     vocab = Vocab.train(["春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"])
-    return PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2, dropout=0.1), vocab)
+    return PoetVAE(
+        PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2, dropout=0.1), vocab
+    )
 
 
 def data(n=64, seed=0):
@@ -55,16 +57,43 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
     first = tiny_model()
     if stop == "kill":
         with pytest.raises(Killed):
-            fit(first, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=first.meta(),
-                progress=False, on_eval=kill_at(8))
+            fit(
+                first,
+                data(),
+                data(32, 1),
+                CFG,
+                tmp_path / "cut",
+                CPU,
+                meta=first.meta(),
+                progress=False,
+                on_eval=kill_at(8),
+            )
         assert checkpoint.read_meta(tmp_path / "cut")["step"] == 4
     else:
-        result = fit(first, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=first.meta(),
-                     progress=False, on_eval=interrupt_at(4))
+        result = fit(
+            first,
+            data(),
+            data(32, 1),
+            CFG,
+            tmp_path / "cut",
+            CPU,
+            meta=first.meta(),
+            progress=False,
+            on_eval=interrupt_at(4),
+        )
         assert result["stopped_early"] and result["step"] == 4
     resumed = tiny_model()  # fresh weights: everything must come from the checkpoint
-    result = fit(resumed, data(), data(32, 1), CFG, tmp_path / "cut", CPU, meta=resumed.meta(),
-                 resume=True, progress=False)
+    result = fit(
+        resumed,
+        data(),
+        data(32, 1),
+        CFG,
+        tmp_path / "cut",
+        CPU,
+        meta=resumed.meta(),
+        resume=True,
+        progress=False,
+    )
     assert result["step"] == 12
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)

@@ -54,7 +54,9 @@ def save(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     if half:  # fresh float16 copies share no storage, so save_file takes them as they are
-        half_state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        half_state = {
+            k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()
+        }
         save_file(half_state, str(tmp / WEIGHTS))
     else:
         save_model(model, str(tmp / WEIGHTS))

@@ -34,7 +34,7 @@ def to_json(cfg: Any) -> str:
 
 
 def apply_overrides(cfg: C, overrides: list[str] | tuple[str, ...]) -> C:
-    """Return a copy of `cfg` with `key=value` strings applied, each value parsed as its field's type.
+    """A copy of `cfg` with `key=value` strings applied, each parsed as its field's type.
 
     Raises:
         ValueError: malformed item, unknown key, or a value of the wrong type.

@@ -71,7 +71,7 @@ def get_beta(step: int, cfg: TrainConfig) -> float:
 
 
 def batch_indices(n: int, step: int, cfg: TrainConfig, rank: int = 0, world: int = 1) -> Tensor:
-    """This rank's item indices for a global step: a seeded permutation per epoch, last part dropped."""
+    """This rank's item indices for a global step: a seeded permutation per epoch, tail dropped."""
     global_batch = min(cfg.batch_size * world, n)
     per_epoch = n // global_batch
     epoch, i = divmod(step, per_epoch)
@@ -81,7 +81,9 @@ def batch_indices(n: int, step: int, cfg: TrainConfig, rank: int = 0, world: int
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Data, batch_size: int, device: torch.device) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, data: Data, batch_size: int, device: torch.device
+) -> dict[str, float]:
     """Item-weighted means of the loss parts over `data` at beta = 1, with a fixed noise seed.
 
     Under DDP each rank scores its share and the sums are all-reduced.
@@ -89,7 +91,9 @@ def evaluate(model: nn.Module, data: Data, batch_size: int, device: torch.device
     was_training = model.training
     model.eval()
     dist = torch.distributed.is_available() and torch.distributed.is_initialized()
-    rank, world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
+    rank, world = (
+        (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
+    )
     n = data[0].shape[0]
     sums: dict[str, float] = {}
     devices = [device] if device.type == "cuda" else []
@@ -158,7 +162,10 @@ def fit(
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0}],
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0},
+        ],
         lr=cfg.lr,
     )
     step, last_valid = 0, {}
@@ -174,12 +181,19 @@ def fit(
             torch.cuda.set_rng_state(state["cuda_rng"], device)
     net = model
     if dist.enabled:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
+        )
 
     def save(step: int) -> None:
         if not dist.is_main:
             return
-        state = {"step": step, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(), "valid": last_valid}
+        state = {
+            "step": step,
+            "optimizer": opt.state_dict(),
+            "rng": torch.get_rng_state(),
+            "valid": last_valid,
+        }
         if device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(device)
         full_meta = {**(meta or {}), "train": to_dict(cfg), "step": step, "valid": last_valid}
@@ -193,8 +207,14 @@ def fit(
         stop["requested"] = True
 
     previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=not (progress and dist.is_main),
-               dynamic_ncols=True, unit="step", file=sys.stderr)
+    bar = tqdm(
+        total=cfg.max_steps,
+        initial=step,
+        disable=not (progress and dist.is_main),
+        dynamic_ncols=True,
+        unit="step",
+        file=sys.stderr,
+    )
     parts: dict[str, float] = {}
 
     def say(text: str) -> None:
@@ -226,20 +246,26 @@ def fit(
             parts = {"loss": out.loss.item(), **out.parts}
             if step % 10 == 0 or step == cfg.max_steps:
                 now = time.perf_counter()
-                bar.set_postfix(_fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False)
+                bar.set_postfix(
+                    _fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False
+                )
                 seen, tick = 0, now
             bar.update(1)
             if step % eval_every == 0 or step == cfg.max_steps:
                 if valid is not None:
                     last_valid = evaluate(net, valid, cfg.batch_size, device)
-                    say(f"step {step} epoch {step / steps_per_epoch:.2f} valid " +
-                        " ".join(f"{k}={v:.4g}" for k, v in last_valid.items()))
+                    say(
+                        f"step {step} epoch {step / steps_per_epoch:.2f} valid "
+                        + " ".join(f"{k}={v:.4g}" for k, v in last_valid.items())
+                    )
                     if on_eval is not None:
                         on_eval(step, last_valid)
                 save(step)
                 if dist.is_main:
                     with open(run_dir / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps({"step": step, "train": parts, "valid": last_valid}) + "\n")
+                        f.write(
+                            json.dumps({"step": step, "train": parts, "valid": last_valid}) + "\n"
+                        )
         if stop["requested"]:
             say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
             save(step)

@@ -133,8 +133,10 @@ def _load_texts(builder: str, files: dict[str, str] | None) -> dict[str, list[st
     try:
         ds = datasets.load_dataset(builder, data_files=files)
     except Exception as e:  # datasets raises many types for unreadable data
-        raise CorpusError(f"cannot load corpus {builder if files is None else files}: "
-                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise CorpusError(
+            f"cannot load corpus {builder if files is None else files}: "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     renamed = {"validation": "valid"}
     return {renamed.get(split, split): [_poem_text(row) for row in d] for split, d in ds.items()}
 
@@ -181,6 +183,6 @@ def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
                     examples.append(text.strip()[:40])
             else:
                 out[split].append("".join(lines))
-    if not out.get("train"):
+    if not out.get("train", True) or not any(out.values()):
         raise CorpusError(f"no training poems of form {form} in {name!r}")
     return Corpus(name, form, out, skipped, examples)

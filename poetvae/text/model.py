@@ -42,7 +42,7 @@ class PoetVAEConfig:
     latent_dim: int = 64
     kernel_size: int = 3
     dropout: float = 0.1
-    free_bits: float = 0.0
+    free_bits: float = 0.5
 
     @property
     def seq_len(self) -> int:
@@ -52,8 +52,15 @@ class PoetVAEConfig:
     def preset(cls, name: str, **fields) -> "PoetVAEConfig":
         """Named sizes: "tiny" for tests, "base" for the bundled model."""
         presets = {
-            "tiny": dict(d_model=32, n_layers=1, n_heads=2, head_dim=32, n_dec_layers=1,
-                         latent_dim=8, dropout=0.0),
+            "tiny": dict(
+                d_model=32,
+                n_layers=1,
+                n_heads=2,
+                head_dim=32,
+                n_dec_layers=1,
+                latent_dim=8,
+                dropout=0.0,
+            ),
             "base": {},
         }
         if name not in presets:
@@ -85,8 +92,9 @@ class PoetVAE(nn.Module):
         self.enc_norm = nn.LayerNorm(2 * D)
         self.to_latent = nn.Linear(2 * D, 2 * Z)
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(Z, cfg.head_dim), nn.GELU(),
-                          nn.Linear(cfg.head_dim, L * D // cfg.n_heads))
+            nn.Sequential(
+                nn.Linear(Z, cfg.head_dim), nn.GELU(), nn.Linear(cfg.head_dim, L * D // cfg.n_heads)
+            )
             for _ in range(cfg.n_heads)
         )
         self.dec_pos = nn.Parameter(torch.zeros(L, D))
@@ -111,7 +119,7 @@ class PoetVAE(nn.Module):
         B, L = z.shape[0], self.cfg.seq_len
         h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
         h = self.out_norm(self.decoder(F.gelu(h) + self.dec_pos))
-        return h @ self.embed.weight.T + self.out_bias  # (B, L, V)
+        return F.linear(h, self.embed.weight, self.out_bias)  # (B, L, V), tied to the embedding
 
     def recon_nll(self, logits: Tensor, x: Tensor) -> Tensor:
         """Summed per-position cross-entropy, (B, L, V) logits and (B, L) ids -> (B,) nats."""
@@ -136,8 +144,15 @@ class PoetVAE(nn.Module):
             kl_term = kl
         loss = elbo(recon, kl_term, beta).mean()
         recon_m, kl_m = recon.mean().item(), kl.mean().item()
-        return Output(loss, {"recon": recon_m, "kl": kl_m, "elbo": -(recon_m + kl_m),
-                             "ce": recon_m / self.cfg.seq_len})
+        return Output(
+            loss,
+            {
+                "recon": recon_m,
+                "kl": kl_m,
+                "elbo": -(recon_m + kl_m),
+                "ce": recon_m / self.cfg.seq_len,
+            },
+        )
 
     def meta(self) -> dict:
         """config.json content for checkpoints."""
@@ -158,7 +173,7 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
     meta = checkpoint.read_meta(path)
     if meta.get("model_type") != MODEL_TYPE:
         raise checkpoint.CheckpointError(
-            f"{path} is a {meta.get('model_type', 'unknown')!r} checkpoint, not a poetvae text model"
+            f"{path} is a {meta.get('model_type', 'unknown')!r} checkpoint, not a poetvae text one"
         )
     try:
         cfg = from_dict(PoetVAEConfig, meta["model"])

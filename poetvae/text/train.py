@@ -60,8 +60,12 @@ def train(
             raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
         seed_everything(train_cfg.seed)
         vocab = Vocab.train(corpus.splits["train"])
-        cfg = PoetVAEConfig.preset(preset, vocab_size=len(vocab), n_lines=corpus.form.n_lines,
-                                   chars_per_line=corpus.form.chars_per_line)
+        cfg = PoetVAEConfig.preset(
+            preset,
+            vocab_size=len(vocab),
+            n_lines=corpus.form.n_lines,
+            chars_per_line=corpus.form.chars_per_line,
+        )
         model = PoetVAE(apply_overrides(cfg, overrides), vocab).to(device)
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
@@ -70,6 +74,17 @@ def train(
         per_epoch = max(1, len(x_train) // min(train_cfg.batch_size * world, len(x_train)))
         train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     meta = {**model.meta(), "corpus": corpus.name}
-    result = fit(model, (x_train,), (x_valid,) if len(x_valid) else None, train_cfg, out, device,
-                 meta=meta, files=files(model), resume=resume, progress=progress, unit="poems")
+    result = fit(
+        model,
+        (x_train,),
+        (x_valid,) if len(x_valid) else None,
+        train_cfg,
+        out,
+        device,
+        meta=meta,
+        files=files(model),
+        resume=resume,
+        progress=progress,
+        unit="poems",
+    )
     return {**result, "corpus": corpus.summary(), "out": str(out)}

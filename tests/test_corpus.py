@@ -5,6 +5,8 @@ import pytest
 from poetvae.text.corpus import CorpusError, Form, format_poem, load_corpus, parse_poem, shipped
 from poetvae.text.vocab import UNK_ID, Vocab
 
+from .conftest import shipped_poems
+
 
 def test_parse_with_and_without_punctuation():
     form = Form(2, 5)
@@ -69,3 +71,13 @@ def test_vocab_maps_unknown_characters_to_unk():
     ids = vocab.encode("春眠龘")
     assert ids[2] == UNK_ID and vocab.decode(ids[:2]) == "春眠"
     assert "春" in vocab and "龘" not in vocab
+
+
+def test_hub_style_folder_uses_its_own_splits(tmp_path):
+    rows = shipped_poems(n=40)
+    for split, part in (("train", rows[:30]), ("validation", rows[30:35]), ("test", rows[35:])):
+        lines = "\n".join(json.dumps({"content": p}, ensure_ascii=False) for p in part)
+        (tmp_path / f"{split}.jsonl").write_text(lines, encoding="utf-8")
+    corpus = load_corpus(str(tmp_path))
+    assert [len(corpus.splits[s]) for s in ("train", "valid", "test")] == [30, 5, 5]
+    assert corpus.form == Form(4, 5)

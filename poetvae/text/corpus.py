@@ -93,7 +93,8 @@ def shipped() -> dict:
 
 
 def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
-    """Load a shipped corpus by name, a local .txt/.json/.jsonl(.gz) file, or a hub data set.
+    """Load a shipped corpus by name, a local .txt/.json/.jsonl(.gz) file, a data set folder, or
+    a hub data set ("owner/name", cached by `datasets`).
 
     Raises:
         CorpusError: unknown source, unreadable file, or no poem of a fixed form in it.
@@ -107,9 +108,9 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
         texts = _load_texts("text", files)
         return _parse(source, texts, form)
     path = Path(source)
+    if path.is_dir():  # a data set folder laid out like a hub repository
+        return _from_dataset(source, _load_texts(source, None), splits)
     if path.exists():
-        if not path.is_file():
-            raise CorpusError(f"corpus path {source!r} is not a file")
         if path.stat().st_size == 0:
             raise CorpusError(f"corpus file {source!r} is empty")
         suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2", ".xz")]
@@ -119,10 +120,14 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if "/" not in source:
         names = ", ".join(sorted(index))
         raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
-    texts = _load_texts(source, None)
+    return _from_dataset(source, _load_texts(source, None), splits)
+
+
+def _from_dataset(name: str, texts: dict[str, list[str]], splits: tuple[str, ...]) -> Corpus:
+    """A hub-style data set: its own splits when it has them all, else the hashed split."""
     if set(splits) <= set(texts):
-        return _parse(source, {s: texts[s] for s in splits}, None)
-    return _parse(source, _hash_split([t for v in texts.values() for t in v], splits), None)
+        return _parse(name, {s: texts[s] for s in splits}, None)
+    return _parse(name, _hash_split([t for v in texts.values() for t in v], splits), None)
 
 
 def _load_texts(builder: str, files: dict[str, str] | None) -> dict[str, list[str]]:

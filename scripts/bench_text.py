@@ -1,0 +1,119 @@
+"""Text-model benchmark: training and generation throughput, peak memory and cold start of
+`poetvae generate -n 1`, against the plain baseline in scripts/plain_poetvae.py run in the same
+process on the same data. Prints JSON.
+
+Usage: python scripts/bench_text.py [--threads 2] [--steps 30] [--gen 2000] [--device cpu]
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import plain_poetvae  # noqa: E402
+
+from poetvae.core.device import pick_device  # noqa: E402
+from poetvae.core.train import TrainConfig, fit  # noqa: E402
+from poetvae.text.corpus import load_corpus  # noqa: E402
+from poetvae.text.generate import generate  # noqa: E402
+from poetvae.text.model import PoetVAE, PoetVAEConfig  # noqa: E402
+from poetvae.text.train import encode_poems  # noqa: E402
+from poetvae.text.vocab import Vocab  # noqa: E402
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def cold_start(runs: int = 5) -> dict:
+    cmd = [sys.executable, "-m", "poetvae", "generate", "-n", "1", "--seed", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    times = []
+    for _ in range(runs):
+        _, dt = timed(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True))
+        times.append(dt)
+    return {
+        "command": "poetvae generate -n 1",
+        "runs_s": [round(t, 3) for t in times],
+        "median_s": round(sorted(times)[len(times) // 2], 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=30, help="training steps timed per variant")
+    ap.add_argument("--gen", type=int, default=2000, help="poems generated per variant")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    corpus = load_corpus("tang-wuyan-quatrain", splits=("train",))
+    vocab = Vocab.train(corpus.splits["train"])
+    x = encode_poems(vocab, corpus.splits["train"])
+    cfg = PoetVAEConfig.preset("base", vocab_size=len(vocab))
+    batch = 128
+    result = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "device": str(device),
+        },
+        "data": {"corpus": "tang-wuyan-quatrain", "poems": len(x), "vocab": len(vocab)},
+        "batch_size": batch,
+    }
+
+    torch.manual_seed(0)
+    model = PoetVAE(cfg, vocab).to(device)
+
+    def run_fit(steps: int) -> float:
+        tcfg = TrainConfig(max_steps=steps, batch_size=batch, eval_every=10**9)
+        return timed(
+            lambda: fit(model, (x,), None, tcfg, "/tmp/bench_text", device, progress=False)
+        )[1]
+
+    run_fit(5)  # warm-up: allocator, kernels
+    # both runs write one final checkpoint: their difference is args.steps training steps
+    dt = run_fit(args.steps + 5) - run_fit(5)
+    result["train_poems_per_s"] = {"poetvae": round(args.steps * batch / dt, 1)}
+
+    torch.manual_seed(0)
+    plain = plain_poetvae.PlainVAE(len(vocab)).to(device)
+    poems = x.tolist()
+    plain_poetvae.train_steps(plain, poems, 5, batch)
+    seen, dt = timed(lambda: plain_poetvae.train_steps(plain, poems, args.steps, batch))
+    result["train_poems_per_s"]["plain"] = round(seen / dt, 1)
+    r = result["train_poems_per_s"]
+    r["ratio"] = round(r["poetvae"] / r["plain"], 2)
+
+    model.eval()
+    generate(model, 64, 0.8, 0.9, seed=0)
+    _, dt = timed(lambda: generate(model, args.gen, 0.8, 0.9, seed=0))
+    result["generate_poems_per_s"] = {"poetvae": round(args.gen / dt, 1)}
+    plain.eval()
+    _, dt = timed(lambda: plain_poetvae.generate(plain, args.gen))
+    result["generate_poems_per_s"]["plain"] = round(args.gen / dt, 1)
+    g = result["generate_poems_per_s"]
+    g["ratio"] = round(g["poetvae"] / g["plain"], 2)
+
+    result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if device.type == "cuda":
+        result["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    result["cold_start"] = cold_start()
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -99,3 +99,11 @@ def test_reconstruct_and_interpolate(model):
     assert interpolate(model, a, b, steps=3, slerp=True)[0] == interpolate(model, a, b, steps=3)[0]
     with pytest.raises(ValueError, match="not a poem"):
         reconstruct(model, "白日依山尽")
+
+
+@pytest.mark.parametrize("kwargs", [{"tones": "strict"}, {"acrostic": "heads"}, {"rerank": 3}])
+def test_poem_i_does_not_depend_on_how_many_are_written(model, kwargs):
+    if "acrostic" in kwargs:
+        kwargs = {"acrostic": known_heads(model)}
+    many = write(model, 5, 0.8, 0.9, seed=11, **kwargs)
+    assert write(model, 2, 0.8, 0.9, seed=11, **kwargs) == many[:2]

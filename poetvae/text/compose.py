@@ -133,12 +133,17 @@ def _rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
 
 
 @functools.cache
-def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, list]:
+def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, Tensor]:
     is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces))
     by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
     templates = prosody.valid_patterns(n_lines, n_chars)
     masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])
-    return masks, templates  # (T, L, V)
+    # rhyme positions: the end of every even line, and of line 1 where it is level (首句入韵)
+    rhymes = torch.zeros(len(templates), n_lines * n_chars, dtype=torch.bool)
+    for t, tpl in enumerate(templates):
+        for i, line in enumerate(tpl):
+            rhymes[t, (i + 1) * n_chars - 1] = i % 2 == 1 or (i == 0 and line[-1] == "平")
+    return masks, rhymes  # (T, L, V), (T, L)
 
 
 @torch.no_grad()
@@ -150,7 +155,7 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
     """
     pieces = tuple(model.vocab.itos)
     form = form_of(model)
-    masks, templates = _template_masks(pieces, form.n_lines, form.chars_per_line)
+    masks, rhymes = _template_masks(pieces, form.n_lines, form.chars_per_line)
     fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
     if not fits.any():
         raise ValueError("no regulated 平仄 template admits the fixed characters")
@@ -161,14 +166,10 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
         [logp.masked_fill(~m, float("-inf")).logsumexp(-1).sum(-1) for m in masks], dim=1
     )  # (B, T)
     choice = mass.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
-    n = form.chars_per_line
-    rhyme_lines = [i for i in range(form.n_lines) if i % 2 == 1]
-    if all(templates[t][0][-1] == "平" for t in choice.tolist()) and form.n_lines > 2:
-        rhyme_lines = [0, *rhyme_lines]  # 首句入韵 where every chosen template rhymes line 1
     return Constraints(
         fixed=fixed,
         allowed=masks[choice],
-        rhyme_positions=tuple(i * n + n - 1 for i in rhyme_lines),
+        rhymes=rhymes[choice],
         rhyme_groups=_rhyme_matrix(pieces),
     )
 

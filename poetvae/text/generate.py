@@ -45,13 +45,13 @@ class Constraints:
 
     fixed: position -> character id written there whatever the model says.
     allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
-    rhyme_positions: positions whose characters must share a rhyme group.
+    rhymes: (B, L) bool, positions whose characters must share one rhyme group, per poem.
     rhyme_groups: (V, G) bool, the rhyme groups of each character.
     """
 
     fixed: dict[int, int] = field(default_factory=dict)
     allowed: Tensor | None = None
-    rhyme_positions: tuple[int, ...] = ()
+    rhymes: Tensor | None = None
     rhyme_groups: Tensor | None = None
 
 
@@ -89,11 +89,11 @@ def decode_latents(
     n = model.cfg.chars_per_line
     out = torch.empty(B, L, dtype=torch.long)
     used = torch.zeros(B, V, dtype=torch.bool)
-    rhyme = c.rhyme_groups
+    rhyme, at = c.rhyme_groups, c.rhymes
     group_set = torch.ones(B, rhyme.shape[1], dtype=torch.bool) if rhyme is not None else None
-    for pos in c.rhyme_positions:  # fixed rhyme characters decide the group up front
-        if pos in c.fixed and rhyme is not None:
-            group_set &= rhyme[c.fixed[pos]]
+    if rhyme is not None:
+        for pos, idx in c.fixed.items():  # fixed rhyme characters decide the group up front
+            group_set[at[:, pos]] &= rhyme[idx]
     for pos in range(L):
         if pos % n == 0:
             used.zero_()
@@ -103,8 +103,9 @@ def decode_latents(
             banned = torch.zeros(B, V, dtype=torch.bool)
             if c.allowed is not None:
                 banned |= ~c.allowed[:, pos]
-            if rhyme is not None and pos in c.rhyme_positions:
-                banned |= ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
+            if rhyme is not None:
+                off_rhyme = ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
+                banned |= off_rhyme & at[:, pos : pos + 1]
             step = logits[:, pos].masked_fill(banned, float("-inf"))
             if no_repeat:
                 without = step.masked_fill(used, float("-inf"))
@@ -115,8 +116,8 @@ def decode_latents(
             ids = _pick(step, temperature, top_p, u[:, pos])
         out[:, pos] = ids
         used[torch.arange(B), ids] = True
-        if rhyme is not None and pos in c.rhyme_positions:
-            group_set &= rhyme[ids]
+        if rhyme is not None:
+            group_set[at[:, pos]] &= rhyme[ids[at[:, pos]]]
     return out
 
 

@@ -241,7 +241,8 @@ def write(
     c = tone_constraints(model, z, fixed) if tones == "strict" else Constraints(fixed=fixed)
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)  # (n * rerank, L)
     if rerank > 1:
-        best = poem_nll(model, ids).view(n, rerank).argmin(-1)
+        # each poem's candidates are scored alone, with the same noise: independent of n
+        best = torch.stack([poem_nll(model, group).argmin() for group in ids.split(rerank)])
         ids = ids.view(n, rerank, L)[torch.arange(n), best]
     return [chunk(model.vocab.decode(row.tolist()), form_of(model)) for row in ids]
 

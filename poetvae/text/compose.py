@@ -183,11 +183,7 @@ def poem_nll(model: PoetVAE, ids: Tensor, k: int = 10, seed: int = 0) -> Tensor:
         torch.manual_seed(seed)
         mu, logvar = model.encode(x)
 
-        def log_px(z: Tensor) -> Tensor:  # (C, B, Z) -> (C, B)
-            c, b, _ = z.shape
-            return -model.recon_nll(model.decode(z.reshape(c * b, -1)), x.repeat(c, 1)).view(c, b)
-
-        return (iwae_nll(mu, logvar, log_px, k) / model.cfg.seq_len).cpu()
+        return (iwae_nll(mu, logvar, lambda z: model.log_px(z, x), k) / model.cfg.seq_len).cpu()
 
 
 def write(

@@ -44,7 +44,7 @@ def score_split(
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         recon = model.recon_nll(model.decode(z), xb)  # (B,)
         kl = gaussian_kl(mu, logvar).sum(-1)
-        nll = iwae_nll(mu, logvar, lambda zs, xb=xb: _log_px(model, zs, xb), iw_samples)
+        nll = iwae_nll(mu, logvar, lambda zs, xb=xb: model.log_px(zs, xb), iw_samples)
         acc = (model.decode(mu).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
@@ -68,13 +68,6 @@ def score_split(
         "mutual_information": mutual_information(mu[:MI_ITEMS], logvar[:MI_ITEMS]),
         "char_accuracy": sums["acc"] / n,
     }
-
-
-def _log_px(model: PoetVAE, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """(C, B, Z) latents -> (C, B) log p(x | z)."""
-    c, b, _ = z.shape
-    logits = model.decode(z.reshape(c * b, -1))  # (C*B, L, V)
-    return -model.recon_nll(logits, x.repeat(c, 1)).view(c, b)
 
 
 def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[str, Any]:

@@ -126,6 +126,11 @@ class PoetVAE(nn.Module):
         ce = F.cross_entropy(logits.flatten(0, 1).float(), x.flatten(), reduction="none")
         return ce.view(x.shape).sum(1)
 
+    def log_px(self, z: Tensor, x: Tensor) -> Tensor:
+        """log p(x | z) in nats for (C, B, Z) latents and (B, L) poems -> (C, B)."""
+        c, b, _ = z.shape
+        return -self.recon_nll(self.decode(z.reshape(c * b, -1)), x.repeat(c, 1)).view(c, b)
+
     def forward(self, batch: tuple[Tensor, ...], beta: float = 1.0) -> Output:
         """Negative ELBO (beta-weighted, with free bits) averaged over the batch.
 

@@ -8,6 +8,7 @@ and RNG states, so a run killed and resumed from its last checkpoint reproduces 
 run exactly.
 """
 
+import functools
 import json
 import math
 import signal
@@ -75,9 +76,15 @@ def batch_indices(n: int, step: int, cfg: TrainConfig, rank: int = 0, world: int
     global_batch = min(cfg.batch_size * world, n)
     per_epoch = n // global_batch
     epoch, i = divmod(step, per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-    perm = torch.randperm(n, generator=gen)
+    perm = _epoch_permutation(n, cfg.seed, epoch)
     return perm[i * global_batch : (i + 1) * global_batch][rank::world]
+
+
+@functools.lru_cache(maxsize=2)
+def _epoch_permutation(n: int, seed: int, epoch: int) -> Tensor:
+    # cached: drawing a 60k permutation every step costs ~0.3 s per epoch, more than a GPU epoch
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen)
 
 
 @torch.no_grad()

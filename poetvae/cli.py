@@ -6,7 +6,6 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 
 import functools
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -509,5 +508,6 @@ def corpus_show(name, n):
         click.echo(f"  skipped, e.g.: {example}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+from .image.cli import image  # noqa: E402  (module top imports only click)
+
+main.add_command(image)

@@ -1,0 +1,95 @@
+"""Test-set metrics of image models, in nats per image (summed over pixels).
+
+VAE / CVAE: ELBO (one sample per image), IWAE bound on log p(x) with k samples (Burda et al.
+2016), KL and active units. AE: reconstruction NLL only. VQ-VAE: reconstruction NLL and squared
+error, the bound -(recon + prior NLL of the codes), code perplexity and usage over the whole set.
+With dynamic binarization the test images are binarized once, by a fixed seed.
+"""
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..core.latent import active_units, gaussian_kl, reparameterize
+from ..core.objectives import iwae_bound
+from .models import VAE, VQVAE, ImageModel
+
+WEIGHT_BUDGET = 2**15  # (K x B) decoder outputs per IWAE chunk: ~100 MB of 28x28 float logits
+
+
+@torch.no_grad()
+def evaluate(model: ImageModel, test: tuple[Tensor, Tensor], device: torch.device,
+             iw_samples: int = 100, batch_size: int = 500, seed: int = 0) -> dict[str, Any]:
+    """Metrics of `model` on (uint8 (N, H, W) images, (N,) labels).
+
+    Args:
+        iw_samples: k for the IWAE bound (0 = skip; VAE and CVAE only).
+        batch_size: images per forward pass.
+        seed: fixes posterior samples and any binarization.
+
+    Returns:
+        A flat dict of floats/ints; every NLL-like value is in nats per image.
+    """
+    model.eval()
+    x_all, y_all = (t.to(device) for t in test)
+    n = len(x_all)
+    sums: dict[str, float] = {}
+    mus, counts = [], None
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for start in range(0, n, batch_size):
+            xb, yb = x_all[start : start + batch_size], y_all[start : start + batch_size]
+            x = model.pixels(xb)
+            part: dict[str, Tensor] = {}
+            if isinstance(model, VQVAE):
+                vq = model.quantizer(model.encode(x))
+                logits = model.decode(vq.quantized)
+                part["recon"] = model.recon_nll(logits, x)
+                part["prior_nll"] = model.prior.nll(vq.indices.flatten(1))
+                part["mse"] = (model.mean(logits) - x).pow(2).flatten(1).mean(1)
+                hist = torch.bincount(vq.indices.flatten(), minlength=model.cfg.codebook_size)
+                counts = hist if counts is None else counts + hist
+            elif isinstance(model, VAE):
+                y = model.onehot(yb)
+                mu, logvar = (t.float() for t in model.encode(x, y))
+                mus.append(mu)
+                part["kl"] = gaussian_kl(mu, logvar).sum(1)  # closed form, as in training
+                part["recon"] = model.recon_nll(model.decode(reparameterize(mu, logvar), y), x)
+                part["elbo"] = -(part["recon"] + part["kl"])  # one z sample per image
+                if iw_samples > 0:
+                    part["iwae"] = _iwae(model, x, y, iw_samples)
+            else:
+                logits = model.decode(model.encode(x)[0])
+                part["recon"] = model.recon_nll(logits, x)
+                part["mse"] = (model.mean(logits) - x).pow(2).flatten(1).mean(1)
+            for key, value in part.items():
+                sums[key] = sums.get(key, 0.0) + value.double().sum().item()
+    likelihood = model.cfg.likelihood + (" (binarized)" if model.cfg.binarize else "")
+    out: dict[str, Any] = {"model": model.cfg.model, "n_images": n, "units": "nats per image",
+                           "likelihood": likelihood}
+    out.update({k: v / n for k, v in sums.items()})
+    if isinstance(model, VAE):
+        out["nll_elbo"] = -out.pop("elbo")  # upper bound on -log p(x)
+        if "iwae" in out:
+            out["nll_iwae"], out["iw_samples"] = -out.pop("iwae"), iw_samples
+        out["active_units"] = active_units(torch.cat(mus))
+        out["latent_dim"] = model.cfg.latent_dim
+    if isinstance(model, VQVAE):
+        out["nll_bound"] = out["recon"] + out["prior_nll"]
+        probs = counts.double() / counts.sum()
+        out["perplexity"] = math.exp(-(probs * probs.clamp_min(1e-30).log()).sum().item())
+        out["codes_used"], out["codebook_size"] = int((counts > 0).sum()), model.cfg.codebook_size
+    best = out.get("nll_iwae", out.get("nll_elbo", out.get("nll_bound")))
+    if best is not None:  # the tightest bound, per pixel in bits
+        out["bits_per_dim"] = best / (math.log(2) * model.cfg.height * model.cfg.width)
+    return out
+
+
+def _iwae(model: VAE, x: Tensor, y: Tensor | None, k: int) -> Tensor:
+    """IWAE bound for each image, k samples drawn in chunks that fit WEIGHT_BUDGET."""
+    chunk = max(1, WEIGHT_BUDGET // len(x))
+    log_w = torch.cat([model.log_weights(x, y, min(chunk, k - i)) for i in range(0, k, chunk)])
+    return iwae_bound(log_w)  # (B,)

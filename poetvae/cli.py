@@ -6,6 +6,7 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 
 import functools
 import json
+import math
 from pathlib import Path
 
 import click
@@ -441,10 +442,11 @@ def _eval_table(r: dict) -> str:
         f"  IWAE NLL      {d['iwae_nll_per_poem']:9.2f} /poem  {d['iwae_nll_per_char']:7.3f} "
         f"/char  (K={d['iw_samples']})",
         f"  active units  {d['active_units']} of {d['latent_dim']}",
-        f"  I(x;z)        {d['mutual_information']:9.2f}",
+        f"  I(x;z)        {d['mutual_information']:9.2f}  (at most log {d['mi_items']} = "
+        f"{math.log(d['mi_items']):.2f})",
         f"  char accuracy {d['char_accuracy']:9.3f}  (argmax from z = mu)",
         "",
-        f"{'':24}{'samples':>10}{'real':>10}",
+        f"{'':30}{'samples':>10}{'real':>10}",
     ]
     s, ref = r["samples"], r["reference"]
     for key in (
@@ -457,10 +459,10 @@ def _eval_table(r: dict) -> str:
         "repeat_line_share",
         "top_char_share",
     ):
-        rows.append(f"  {key:22}{_num(s[key]):>10}{_num(ref[key]):>10}")
+        rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
     for key in s["prosody"]:
         rows.append(
-            f"  prosody {key:14}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
+            f"  prosody {key:20}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
         )
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}; top char "

@@ -27,7 +27,8 @@ def score_split(
 
     Keys: n, recon_per_poem, recon_per_char, kl_per_poem, kl_per_char, elbo_per_poem,
     iwae_nll_per_poem, iwae_nll_per_char, iw_samples, active_units, latent_dim,
-    mutual_information, char_accuracy.
+    mutual_information, mi_items (the aggregate posterior's size: the estimate is at most
+    log(mi_items), so a value at that cap means "at least"), char_accuracy.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -66,6 +67,7 @@ def score_split(
         "active_units": active_units(mu),
         "latent_dim": model.cfg.latent_dim,
         "mutual_information": mutual_information(mu[:MI_ITEMS], logvar[:MI_ITEMS]),
+        "mi_items": min(n, MI_ITEMS),  # the estimate cannot exceed log(mi_items)
         "char_accuracy": sums["acc"] / n,
     }
 

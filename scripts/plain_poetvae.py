@@ -1,8 +1,9 @@
 """A straightforward implementation of the same text VAE, the baseline for scripts/bench_text.py.
 
 Written the way most VAE tutorials are: a Dataset of poems, a DataLoader yielding per-item
-tensors collated each step, the GCNN as nn.Conv1d on (B, D, L), a per-position output head,
-and the loss assembled inline. Same sizes as PoetVAEConfig so the comparison is like for like.
+tensors collated each step, the GCNN as nn.Conv1d on (B, D, L), Adam, and the loss assembled
+inline. The same architecture and sizes as PoetVAE's base preset (layer norms, dropout, tied
+output) so the comparison is like for like.
 Never imported by the package.
 """
 
@@ -24,13 +25,16 @@ class PoemDataset(Dataset):
 
 
 class GLU(nn.Module):
-    def __init__(self, d, k=3):
+    def __init__(self, d, k=3, dropout=0.1):
         super().__init__()
+        self.norm = nn.LayerNorm(d)
         self.conv = nn.Conv1d(d, 2 * d, k, padding=k // 2)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x):  # (B, D, L)
-        a, b = self.conv(x).chunk(2, dim=1)
-        return x + a * torch.sigmoid(b)
+        h = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        a, b = self.conv(h).chunk(2, dim=1)
+        return x + self.drop(a * torch.sigmoid(b))
 
 
 class PlainVAE(nn.Module):
@@ -58,7 +62,9 @@ class PlainVAE(nn.Module):
             for _ in range(n_heads)
         )
         self.dec = nn.Sequential(*[GLU(d) for _ in range(n_dec_layers)])
+        self.norm = nn.LayerNorm(d)
         self.out = nn.Linear(d, vocab_size)
+        self.out.weight = self.emb.weight  # tied, as in PoetVAE
 
     def forward(self, x):
         h = self.enc(self.emb(x).transpose(1, 2))  # (B, D, L)
@@ -68,7 +74,7 @@ class PlainVAE(nn.Module):
         b = x.shape[0]
         h = torch.cat([head(z).view(b, self.seq_len, -1) for head in self.heads], -1)
         h = self.dec(F.gelu(h).transpose(1, 2)).transpose(1, 2)
-        logits = self.out(h)
+        logits = self.out(self.norm(h))
         recon = (
             F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1), reduction="sum")
             / b
@@ -103,5 +109,5 @@ def generate(model, n, batch_size=500):
         z = torch.randn(b, model.mu.out_features)
         h = torch.cat([head(z).view(b, model.seq_len, -1) for head in model.heads], -1)
         h = model.dec(F.gelu(h).transpose(1, 2)).transpose(1, 2)
-        out.extend(model.out(h).argmax(-1).tolist())
+        out.extend(model.out(model.norm(h)).argmax(-1).tolist())
     return out

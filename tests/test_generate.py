@@ -1,6 +1,6 @@
 import torch
 
-from poetvae.text.generate import _pick, generate
+from poetvae.text.generate import _pick, decode_latents, generate, prior_draws
 from poetvae.text.model import load
 
 
@@ -36,3 +36,23 @@ def test_top_p_keeps_only_the_nucleus():
     picks = _pick(logits, 1.0, 1.0, u)
     counts = torch.bincount(picks, minlength=3).tolist()
     assert counts == [120, 60, 20]  # inverse-CDF sampling on an even grid of uniforms
+
+
+def test_nucleus_from_top_k_equals_the_full_sort():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, 3000, generator=g) * 3
+    u = torch.rand(64, generator=g)
+    probs = torch.softmax(logits / 0.8, -1)
+    sorted_p, order = probs.sort(-1, descending=True)
+    sorted_p = sorted_p * (sorted_p.cumsum(-1) - sorted_p < 0.9)
+    cdf = sorted_p.cumsum(-1)
+    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True)
+    expected = order.gather(-1, rank).squeeze(-1)
+    assert torch.equal(_pick(logits, 0.8, 0.9, u), expected)
+
+
+def test_large_batches_are_decoded_in_chunks_with_the_same_result(tiny_run):
+    model = load(tiny_run)
+    z, u = prior_draws(300, model.cfg.latent_dim, model.cfg.seq_len, seed=4)
+    whole = decode_latents(model, z, 0.8, 0.9, u=u)  # 2 chunks
+    assert torch.equal(whole[260:270], decode_latents(model, z[260:270], 0.8, 0.9, u=u[260:270]))

@@ -18,6 +18,8 @@ from .corpus import Form, chunk
 from .model import PoetVAE
 from .vocab import PAD_ID, UNK_ID
 
+CHUNK = 256  # poems decoded at once
+TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
 DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
 DEFAULT_TOP_P = 0.9
 
@@ -81,12 +83,28 @@ def decode_latents(
         (B, L) ids on the CPU.
     """
     c = constraints or Constraints()
+    if u is None:
+        u = torch.rand(z.shape[0], model.cfg.seq_len)
+    if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
+        return torch.cat(
+            [
+                decode_latents(
+                    model,
+                    z[i : i + CHUNK],
+                    temperature,
+                    top_p,
+                    no_repeat,
+                    u[i : i + CHUNK],
+                    _rows(c, i, i + CHUNK),
+                )
+                for i in range(0, z.shape[0], CHUNK)
+            ]
+        )
     logits = model.decode(z.to(next(model.parameters()).device)).float().cpu()  # (B, L, V)
     logits[..., [PAD_ID, UNK_ID]] = float("-inf")
     B, L, V = logits.shape
-    if u is None:
-        u = torch.rand(B, L)
     n = model.cfg.chars_per_line
+    restricted = c.allowed is not None or c.rhyme_groups is not None
     out = torch.empty(B, L, dtype=torch.long)
     used = torch.zeros(B, V, dtype=torch.bool)
     rhyme, at = c.rhyme_groups, c.rhymes
@@ -100,18 +118,20 @@ def decode_latents(
         if pos in c.fixed:
             ids = torch.full((B,), c.fixed[pos], dtype=torch.long)
         else:
-            banned = torch.zeros(B, V, dtype=torch.bool)
-            if c.allowed is not None:
-                banned |= ~c.allowed[:, pos]
-            if rhyme is not None:
-                off_rhyme = ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
-                banned |= off_rhyme & at[:, pos : pos + 1]
-            step = logits[:, pos].masked_fill(banned, float("-inf"))
+            step = logits[:, pos]
+            if restricted:
+                banned = torch.zeros(B, V, dtype=torch.bool)
+                if c.allowed is not None:
+                    banned |= ~c.allowed[:, pos]
+                if rhyme is not None:
+                    off_rhyme = ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
+                    banned |= off_rhyme & at[:, pos : pos + 1]
+                step = step.masked_fill(banned, float("-inf"))
             if no_repeat:
                 without = step.masked_fill(used, float("-inf"))
-                ok = torch.isfinite(without).any(-1, keepdim=True)
-                step = torch.where(ok, without, step)
-            if not torch.isfinite(step).any(-1).all():
+                ok = torch.isfinite(without).any(-1, keepdim=True) if restricted else True
+                step = torch.where(ok, without, step) if restricted else without
+            if restricted and not torch.isfinite(step).any(-1).all():
                 raise ValueError(f"no character satisfies the constraints at position {pos + 1}")
             ids = _pick(step, temperature, top_p, u[:, pos])
         out[:, pos] = ids
@@ -126,12 +146,35 @@ def _pick(logits: Tensor, temperature: float, top_p: float, u: Tensor) -> Tensor
     if temperature <= 0:
         return logits.argmax(-1)
     probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
-    sorted_p, order = probs.sort(-1, descending=True)
+    if top_p >= 1.0:  # the full distribution: any fixed order gives the same sample law
+        return _inverse_cdf(probs, None, 1.0, u)
+    # the nucleus nearly always lies in the top TOP_K: sort all V only for rows where it does not
+    sorted_p, order = probs.topk(min(TOP_K, probs.shape[-1]), dim=-1)
+    ids = torch.empty(len(probs), dtype=torch.long)
+    wide = sorted_p.sum(-1) < top_p
+    if wide.any():
+        ids[wide] = _inverse_cdf(*probs[wide].sort(-1, descending=True), top_p, u[wide])
+    ids[~wide] = _inverse_cdf(sorted_p[~wide], order[~wide], top_p, u[~wide])
+    return ids
+
+
+def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Tensor:
+    """Sample from (B, K) probabilities in descending order (or any order when top_p = 1)."""
     if top_p < 1.0:
-        sorted_p = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)  # keeps the top char
-    cdf = sorted_p.cumsum(-1)  # (B, V)
-    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True).squeeze(-1)
-    return order.gather(-1, rank.clamp(max=logits.shape[-1] - 1).unsqueeze(-1)).squeeze(-1)
+        p = p * (p.cumsum(-1) - p < top_p)  # the nucleus; always keeps the top character
+    cdf = p.cumsum(-1)
+    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True)
+    rank = rank.clamp(max=cdf.shape[-1] - 1)  # (B, 1)
+    return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
+
+
+def _rows(c: Constraints, start: int, stop: int) -> Constraints:
+    """The constraints of poems start..stop."""
+
+    def part(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t[start:stop]
+
+    return Constraints(c.fixed, part(c.allowed), part(c.rhymes), c.rhyme_groups)
 
 
 def generate(

@@ -134,7 +134,7 @@ def _rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
 
 @functools.cache
 def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, Tensor]:
-    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces))
+    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, known_only=True))
     by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
     templates = prosody.valid_patterns(n_lines, n_chars)
     masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])

@@ -239,19 +239,23 @@ def rates(poems: Iterable[Sequence[str]]) -> dict[str, float | int | None]:
     return out
 
 
-def tone_ids(vocab_chars: Sequence[str]) -> tuple[list[bool], list[bool]]:
+def tone_ids(vocab_chars: Sequence[str], known_only: bool = False) -> tuple[list[bool], list[bool]]:
     """Per-token tone masks for constrained decoding.
 
     Args:
         vocab_chars: the vocabulary's pieces in id order (length V).
+        known_only: leave out characters whose tone the table does not know (fewer than
+            MIN_COUNT annotations): a strict decoder should not satisfy a tone requirement
+            by choosing a character nobody annotated.
 
     Returns:
-        (is_ping, is_ze), two lists of length V. A heteronym or unknown piece is True in both;
-        so is any piece that is not a character in the table (e.g. ``<pad>``, ``<unk>``), which
-        a decoder should mask on its own.
+        (is_ping, is_ze), two lists of length V. A heteronym is True in both; so is an unknown
+        piece unless `known_only`, including pieces that are not characters (``<pad>``,
+        ``<unk>``), which a decoder should mask on its own.
     """
-    tones = [tone(c) for c in vocab_chars]
-    return [t != ZE for t in tones], [t != PING for t in tones]
+    classes = [_tone_class(c) for c in vocab_chars]
+    either = {"heteronym"} if known_only else {"heteronym", "unknown"}
+    return ([t == PING or t in either for t in classes], [t == ZE or t in either for t in classes])
 
 
 def valid_patterns(n_lines: int, chars_per_line: int) -> list[list[str]]:

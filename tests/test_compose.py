@@ -76,6 +76,7 @@ def test_strict_tones_pass_every_prosody_rule(model, acrostic):
     for poem in poems:
         result = prosody.check(poem)
         assert result["all"], (poem, result)
+        assert poem[1][-1] != poem[3][-1]  # no 重韵
         if heads:
             assert "".join(line[0] for line in poem) == heads
 

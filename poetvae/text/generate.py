@@ -109,9 +109,11 @@ def decode_latents(
     used = torch.zeros(B, V, dtype=torch.bool)
     rhyme, at = c.rhyme_groups, c.rhymes
     group_set = torch.ones(B, rhyme.shape[1], dtype=torch.bool) if rhyme is not None else None
+    rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
     if rhyme is not None:
         for pos, idx in c.fixed.items():  # fixed rhyme characters decide the group up front
             group_set[at[:, pos]] &= rhyme[idx]
+            rhymed[at[:, pos], idx] = True
     for pos in range(L):
         if pos % n == 0:
             used.zero_()
@@ -125,7 +127,7 @@ def decode_latents(
                     banned |= ~c.allowed[:, pos]
                 if rhyme is not None:
                     off_rhyme = ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
-                    banned |= off_rhyme & at[:, pos : pos + 1]
+                    banned |= (off_rhyme | rhymed) & at[:, pos : pos + 1]
                 step = step.masked_fill(banned, float("-inf"))
             if no_repeat:
                 without = step.masked_fill(used, float("-inf"))
@@ -138,6 +140,7 @@ def decode_latents(
         used[torch.arange(B), ids] = True
         if rhyme is not None:
             group_set[at[:, pos]] &= rhyme[ids[at[:, pos]]]
+            rhymed[at[:, pos], ids[at[:, pos]]] = True
     return out
 
 

@@ -72,44 +72,7 @@ def main():
     default=None,
     help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
 )
-@options.apply(*options.epochs_or_steps)
-@options.batch_size
-@options.lr
-@options.device
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for init and batch order."
-)
-@click.option(
-    "--preset",
-    type=click.Choice(["tiny", "base"]),
-    default="base",
-    show_default=True,
-    help="Model size for a new run.",
-)
-@options.overrides
-@click.option(
-    "--beta",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="KL weight (1 = the true ELBO).",
-)
-@click.option(
-    "--kl-warmup",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Steps over which the KL weight rises linearly from 0 to --beta.",
-)
-@click.option(
-    "--eval-every",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Validate and checkpoint every N steps (0 = once per epoch).",
-)
-@options.resume
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@options.training
 @one_line_errors
 def train(
     corpus,

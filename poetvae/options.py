@@ -27,7 +27,20 @@ overrides = click.option(
 resume = click.option(
     "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."
 )
-epochs_or_steps = [
+
+
+def apply(*decorators):
+    """Stack several option decorators as one."""
+
+    def wrap(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return wrap
+
+
+training = apply(
     click.option(
         "--epochs",
         type=click.FloatRange(min=0, min_open=True),
@@ -40,29 +53,54 @@ epochs_or_steps = [
         default=None,
         help="Optimizer steps to train for (instead of --epochs).",
     ),
-]
-batch_size = click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=128,
-    show_default=True,
-    help="Items per optimizer step (per process under torchrun).",
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=128,
+        show_default=True,
+        help="Items per optimizer step (per process under torchrun).",
+    ),
+    click.option(
+        "--lr",
+        type=click.FloatRange(min=0, min_open=True),
+        default=2e-3,
+        show_default=True,
+        help="Peak learning rate (AdamW, warmup then cosine).",
+    ),
+    device,
+    click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seed for init and batch order."
+    ),
+    click.option(
+        "--preset",
+        type=click.Choice(["tiny", "base"]),
+        default="base",
+        show_default=True,
+        help="Model size for a new run.",
+    ),
+    overrides,
+    click.option(
+        "--beta",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="KL weight (1 = the true ELBO).",
+    ),
+    click.option(
+        "--kl-warmup",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Steps over which the KL weight rises linearly from 0 to --beta.",
+    ),
+    click.option(
+        "--eval-every",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Validate and checkpoint every N steps (0 = once per epoch).",
+    ),
+    resume,
+    click.option("--quiet", is_flag=True, help="No progress bar."),
 )
-lr = click.option(
-    "--lr",
-    type=click.FloatRange(min=0, min_open=True),
-    default=2e-3,
-    show_default=True,
-    help="Peak learning rate (AdamW, warmup then cosine).",
-)
-
-
-def apply(*decorators):
-    """Stack several option decorators as one."""
-
-    def wrap(f):
-        for d in reversed(decorators):
-            f = d(f)
-        return f
-
-    return wrap
+"""The options every `train` command shares, in one place."""

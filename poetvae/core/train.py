@@ -71,11 +71,15 @@ def get_beta(step: int, cfg: TrainConfig) -> float:
     return cfg.beta * min(1.0, step / cfg.kl_warmup_steps)
 
 
+def steps_per_epoch(n: int, batch_size: int, world: int = 1) -> int:
+    """Optimizer steps in one pass over n items (each rank takes batch_size; tail dropped)."""
+    return max(1, n // min(batch_size * world, n))
+
+
 def batch_indices(n: int, step: int, cfg: TrainConfig, rank: int = 0, world: int = 1) -> Tensor:
     """This rank's item indices for a global step: a seeded permutation per epoch, tail dropped."""
     global_batch = min(cfg.batch_size * world, n)
-    per_epoch = n // global_batch
-    epoch, i = divmod(step, per_epoch)
+    epoch, i = divmod(step, steps_per_epoch(n, cfg.batch_size, world))
     perm = _epoch_permutation(n, cfg.seed, epoch)
     return perm[i * global_batch : (i + 1) * global_batch][rank::world]
 
@@ -164,8 +168,8 @@ def fit(
     train = tuple(t.to(device) for t in train)
     valid = tuple(t.to(device) for t in valid) if valid is not None else None
     n = train[0].shape[0]
-    steps_per_epoch = n // min(cfg.batch_size * dist.world_size, n)
-    eval_every = cfg.eval_every or steps_per_epoch
+    per_epoch = steps_per_epoch(n, cfg.batch_size, dist.world_size)
+    eval_every = cfg.eval_every or per_epoch
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -262,7 +266,7 @@ def fit(
                 if valid is not None:
                     last_valid = evaluate(net, valid, cfg.batch_size, device)
                     say(
-                        f"step {step} epoch {step / steps_per_epoch:.2f} valid "
+                        f"step {step} epoch {step / per_epoch:.2f} valid "
                         + " ".join(f"{k}={v:.4g}" for k, v in last_valid.items())
                     )
                     if on_eval is not None:

@@ -45,9 +45,11 @@ class ImageData:
 
     def summary(self) -> str:
         h, w = self.shape
-        return (f"{self.name}: {len(self.train[0])} train / {len(self.valid[0])} valid / "
-                f"{len(self.test[0])} test images of {h}x{w}, {self.n_classes} classes "
-                f"({self.source})")
+        return (
+            f"{self.name}: {len(self.train[0])} train / {len(self.valid[0])} valid / "
+            f"{len(self.test[0])} test images of {h}x{w}, {self.n_classes} classes "
+            f"({self.source})"
+        )
 
 
 def from_hf(dataset: Any) -> Split:
@@ -77,7 +79,7 @@ def _from_hub(name: str) -> tuple[Split, Split]:
         loaded = datasets.load_dataset(HUB[name])
         return from_hf(loaded["train"]), from_hf(loaded["test"])
     except Exception as e:  # no network, no cache, hub errors: all end in the same advice
-        hint = ("apt-get install dataset-fashion-mnist, or " if name in DEBIAN else "")
+        hint = "apt-get install dataset-fashion-mnist, or " if name in DEBIAN else ""
         raise FileNotFoundError(
             f"{name} not found locally and not loadable from the Hugging Face hub "
             f"({type(e).__name__}); get it with: {hint}network access to the hub once (cached), "

@@ -20,8 +20,14 @@ WEIGHT_BUDGET = 2**15  # (K x B) decoder outputs per IWAE chunk: ~100 MB of 28x2
 
 
 @torch.no_grad()
-def evaluate(model: ImageModel, test: tuple[Tensor, Tensor], device: torch.device,
-             iw_samples: int = 100, batch_size: int = 500, seed: int = 0) -> dict[str, Any]:
+def evaluate(
+    model: ImageModel,
+    test: tuple[Tensor, Tensor],
+    device: torch.device,
+    iw_samples: int = 100,
+    batch_size: int = 500,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Metrics of `model` on (uint8 (N, H, W) images, (N,) labels).
 
     Args:
@@ -68,8 +74,12 @@ def evaluate(model: ImageModel, test: tuple[Tensor, Tensor], device: torch.devic
             for key, value in part.items():
                 sums[key] = sums.get(key, 0.0) + value.double().sum().item()
     likelihood = model.cfg.likelihood + (" (binarized)" if model.cfg.binarize else "")
-    out: dict[str, Any] = {"model": model.cfg.model, "n_images": n, "units": "nats per image",
-                           "likelihood": likelihood}
+    out: dict[str, Any] = {
+        "model": model.cfg.model,
+        "n_images": n,
+        "units": "nats per image",
+        "likelihood": likelihood,
+    }
     out.update({k: v / n for k, v in sums.items()})
     if isinstance(model, VAE):
         out["nll_elbo"] = -out.pop("elbo")  # upper bound on -log p(x)

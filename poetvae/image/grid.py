@@ -56,8 +56,9 @@ def save_grid(images: Tensor, path: str | Path, n_cols: int) -> Path:
 
 
 @torch.no_grad()
-def sample_figure(model, n: int, label: int | None = None,
-                  manifold: bool = False) -> tuple[Tensor, int]:
+def sample_figure(
+    model, n: int, label: int | None = None, manifold: bool = False
+) -> tuple[Tensor, int]:
     """The images of `poetvae image sample` and the columns to lay them out in.
 
     - manifold (2-D latent): a sqrt(n) x sqrt(n) grid over the latent plane at N(0, 1) quantiles.
@@ -71,8 +72,9 @@ def sample_figure(model, n: int, label: int | None = None,
 
     cfg, dev = model.cfg, next(model.parameters()).device
     if label is not None and not 0 <= label < cfg.n_classes:
-        raise ValueError(f"--label {label} is out of range: this model has classes "
-                         f"0..{cfg.n_classes - 1}")
+        raise ValueError(
+            f"--label {label} is out of range: this model has classes 0..{cfg.n_classes - 1}"
+        )
     if label is not None and not model.conditional:
         raise ValueError(f"--label needs a cvae checkpoint; this one is a {cfg.model}")
     if manifold:

@@ -82,6 +82,7 @@ def read_split(folder: str | Path, split: str) -> tuple[Tensor, Tensor]:
         )
     x, y = read_idx(files[0]), read_idx(files[1])
     if x.dim() != 3 or y.dim() != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"{folder}: {split} images {tuple(x.shape)} and labels {tuple(y.shape)} "
-                         "do not match")
+        raise ValueError(
+            f"{folder}: {split} images {tuple(x.shape)} and labels {tuple(y.shape)} do not match"
+        )
     return x, y.long()

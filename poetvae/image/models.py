@@ -59,8 +59,16 @@ class ImageConfig:
     def preset(cls, name: str, **fields) -> "ImageConfig":
         """Named sizes: "tiny" for tests, "base" for real runs."""
         presets = {
-            "tiny": dict(latent_dim=4, hidden=32, channels=4, codebook_size=16, code_dim=4,
-                         prior_d_model=16, prior_layers=1, prior_heads=2),
+            "tiny": dict(
+                latent_dim=4,
+                hidden=32,
+                channels=4,
+                codebook_size=16,
+                code_dim=4,
+                prior_d_model=16,
+                prior_layers=1,
+                prior_heads=2,
+            ),
             "base": {},
         }
         if name not in presets:
@@ -73,8 +81,9 @@ class ImageConfig:
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"unknown likelihood {self.likelihood!r}: use bernoulli or gaussian")
         if self.model in ("conv-vae", "vqvae") and (self.height % 4 or self.width % 4):
-            raise ValueError(f"{self.model} needs image sides divisible by 4, got "
-                             f"{self.height}x{self.width}")
+            raise ValueError(
+                f"{self.model} needs image sides divisible by 4, got {self.height}x{self.width}"
+            )
         return self
 
 
@@ -105,8 +114,13 @@ class ImageModel(nn.Module):
     def recon_nll(self, logits: Tensor, x: Tensor) -> Tensor:
         """-log p(x | z) in nats per image: (..., 1, H, W) logits and pixels -> (...)."""
         if self.cfg.likelihood == "bernoulli":
-            return F.binary_cross_entropy_with_logits(logits.float(), x.expand_as(logits),
-                                                      reduction="none").flatten(-3).sum(-1)
+            return (
+                F.binary_cross_entropy_with_logits(
+                    logits.float(), x.expand_as(logits), reduction="none"
+                )
+                .flatten(-3)
+                .sum(-1)
+            )
         mean = torch.sigmoid(logits.float()).flatten(-3)  # (..., HW)
         return -log_normal(x.flatten(-3), mean, self.logvar_x.expand_as(mean))
 
@@ -121,13 +135,15 @@ class ImageModel(nn.Module):
 
 
 def _conv_down(c: int) -> nn.Sequential:  # (B, 1, H, W) -> (B, 2c, H/4, W/4)
-    return nn.Sequential(nn.Conv2d(1, c, 4, 2, 1), nn.ReLU(),
-                         nn.Conv2d(c, 2 * c, 4, 2, 1), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(1, c, 4, 2, 1), nn.ReLU(), nn.Conv2d(c, 2 * c, 4, 2, 1), nn.ReLU()
+    )
 
 
 def _conv_up(c: int) -> nn.Sequential:  # (B, 2c, H/4, W/4) -> (B, 1, H, W) logits
-    return nn.Sequential(nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.ReLU(),
-                         nn.ConvTranspose2d(c, 1, 4, 2, 1))
+    return nn.Sequential(
+        nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(c, 1, 4, 2, 1)
+    )
 
 
 class Encoder(nn.Module):
@@ -142,8 +158,9 @@ class Encoder(nn.Module):
             c = cfg.channels
             self.body = nn.Sequential(_conv_down(c), nn.Flatten())
             n_in = 2 * c * (cfg.height // 4) * (cfg.width // 4)
-        self.head = nn.Sequential(nn.Linear(n_in + cond, cfg.hidden), nn.ReLU(),
-                                  nn.Linear(cfg.hidden, out_dim))
+        self.head = nn.Sequential(
+            nn.Linear(n_in + cond, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, out_dim)
+        )
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         h = self.body(x)  # (B, F)
@@ -157,13 +174,21 @@ class Decoder(nn.Module):
         super().__init__()
         h, w, c = cfg.height, cfg.width, cfg.channels
         if arch == "mlp":
-            self.net = nn.Sequential(nn.Linear(cfg.latent_dim + cond, cfg.hidden), nn.ReLU(),
-                                     nn.Linear(cfg.hidden, h * w), nn.Unflatten(1, (1, h, w)))
+            self.net = nn.Sequential(
+                nn.Linear(cfg.latent_dim + cond, cfg.hidden),
+                nn.ReLU(),
+                nn.Linear(cfg.hidden, h * w),
+                nn.Unflatten(1, (1, h, w)),
+            )
         else:
             self.net = nn.Sequential(
-                nn.Linear(cfg.latent_dim + cond, cfg.hidden), nn.ReLU(),
-                nn.Linear(cfg.hidden, 2 * c * (h // 4) * (w // 4)), nn.ReLU(),
-                nn.Unflatten(1, (2 * c, h // 4, w // 4)), _conv_up(c))
+                nn.Linear(cfg.latent_dim + cond, cfg.hidden),
+                nn.ReLU(),
+                nn.Linear(cfg.hidden, 2 * c * (h // 4) * (w // 4)),
+                nn.ReLU(),
+                nn.Unflatten(1, (2 * c, h // 4, w // 4)),
+                _conv_up(c),
+            )
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(z if y is None else torch.cat([z, y], dim=-1))
@@ -268,13 +293,21 @@ class CodePrior(nn.Module):
         self.n_codes, self.seq_len = n_codes, seq_len
         self.embed = nn.Embedding(n_codes + 1, d_model)  # id n_codes is the start token
         self.pos = nn.Parameter(torch.randn(seq_len, d_model) * 0.02)
-        layer = nn.TransformerEncoderLayer(d_model, n_heads, 4 * d_model, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model,
+            n_heads,
+            4 * d_model,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.blocks = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_codes)
-        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(seq_len),
-                             persistent=False)
+        self.register_buffer(
+            "mask", nn.Transformer.generate_square_subsequent_mask(seq_len), persistent=False
+        )
 
     def logits(self, codes: Tensor) -> Tensor:
         """(B, L) codes -> (B, L, N) logits of each code given the ones before it."""
@@ -309,13 +342,20 @@ class VQVAE(ImageModel):
         super().__init__(cfg)
         c, d = cfg.channels, cfg.code_dim
         self.grid = (cfg.height // 4, cfg.width // 4)
-        self.encoder = nn.Sequential(_conv_down(c), nn.Conv2d(2 * c, 2 * c, 3, 1, 1), nn.ReLU(),
-                                     nn.Conv2d(2 * c, d, 1))
-        self.quantizer = VectorQuantizer(cfg.codebook_size, d, cfg.vq_beta, cfg.ema,
-                                         cfg.ema_decay, cfg.dead_threshold)
+        self.encoder = nn.Sequential(
+            _conv_down(c), nn.Conv2d(2 * c, 2 * c, 3, 1, 1), nn.ReLU(), nn.Conv2d(2 * c, d, 1)
+        )
+        self.quantizer = VectorQuantizer(
+            cfg.codebook_size, d, cfg.vq_beta, cfg.ema, cfg.ema_decay, cfg.dead_threshold
+        )
         self.decoder = nn.Sequential(nn.Conv2d(d, 2 * c, 3, 1, 1), nn.ReLU(), _conv_up(c))
-        self.prior = CodePrior(cfg.codebook_size, self.grid[0] * self.grid[1], cfg.prior_d_model,
-                               cfg.prior_layers, cfg.prior_heads)
+        self.prior = CodePrior(
+            cfg.codebook_size,
+            self.grid[0] * self.grid[1],
+            cfg.prior_d_model,
+            cfg.prior_layers,
+            cfg.prior_heads,
+        )
 
     def encode(self, x: Tensor) -> Tensor:
         """(B, 1, H, W) -> (B, h, w, D) continuous encoder outputs z_e."""
@@ -341,8 +381,17 @@ class VQVAE(ImageModel):
         prior = self.prior.nll(vq.indices.flatten(1))  # (B,); integer codes carry no gradient back
         loss = (recon + vq.loss + prior).mean()
         r, p = recon.mean().item(), prior.mean().item()
-        return Output(loss, {"recon": r, "vq": vq.loss.mean().item(), "prior": p, "elbo": -(r + p),
-                             "perplexity": vq.perplexity, "usage": vq.usage})
+        return Output(
+            loss,
+            {
+                "recon": r,
+                "vq": vq.loss.mean().item(),
+                "prior": p,
+                "elbo": -(r + p),
+                "perplexity": vq.perplexity,
+                "usage": vq.usage,
+            },
+        )
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None, temperature: float = 1.0) -> Tensor:
@@ -379,7 +428,8 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> ImageModel:
     kind = str(meta.get("model_type", "unknown"))
     if not kind.startswith(TYPE_PREFIX):
         raise checkpoint.CheckpointError(
-            f"{path} is a {kind!r} checkpoint, not a poetvae image model")
+            f"{path} is a {kind!r} checkpoint, not a poetvae image model"
+        )
     try:
         cfg = from_dict(ImageConfig, meta["model"]).check()
     except (KeyError, TypeError, ValueError) as e:

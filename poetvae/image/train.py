@@ -9,7 +9,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides
 from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit
+from ..core.train import TrainConfig, fit, steps_per_epoch
 from .data import ImageData, load_images
 from .models import ImageConfig, build, load
 
@@ -76,22 +76,34 @@ def train(
         seed_everything(train_cfg.seed)
         model = build(cfg).to(device)
     if (model.cfg.height, model.cfg.width) != loaded.shape:
-        raise ValueError(f"{out} was trained on {model.cfg.height}x{model.cfg.width} images, "
-                         f"the data are {loaded.shape[0]}x{loaded.shape[1]}")
+        raise ValueError(
+            f"{out} was trained on {model.cfg.height}x{model.cfg.width} images, "
+            f"the data are {loaded.shape[0]}x{loaded.shape[1]}"
+        )
     train_x, train_y = loaded.train
     if limit is not None:
         train_x, train_y = train_x[:limit], train_y[:limit]
     if int(max(train_y.max(), loaded.valid[1].max())) >= model.cfg.n_classes:
-        raise ValueError(f"labels reach {int(train_y.max())}, the model knows "
-                         f"{model.cfg.n_classes} classes")
+        raise ValueError(
+            f"labels reach {int(train_y.max())}, the model knows {model.cfg.n_classes} classes"
+        )
     if epochs is not None:
-        world = dist_info().world_size
-        per_epoch = max(1, len(train_x) // min(train_cfg.batch_size * world, len(train_x)))
+        per_epoch = steps_per_epoch(len(train_x), train_cfg.batch_size, dist_info().world_size)
         train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     ref = data_ref or (data if isinstance(data, str) else loaded.source)
     if Path(ref).is_dir():
         ref = str(Path(ref).resolve())
     meta = {**model.meta(), "data": ref}
-    result = fit(model, (train_x, train_y), loaded.valid, train_cfg, out, device, meta=meta,
-                 resume=resume, progress=progress, unit="images")
+    result = fit(
+        model,
+        (train_x, train_y),
+        loaded.valid,
+        train_cfg,
+        out,
+        device,
+        meta=meta,
+        resume=resume,
+        progress=progress,
+        unit="images",
+    )
     return {**result, "data": loaded.summary(), "out": str(out)}

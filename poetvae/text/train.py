@@ -9,7 +9,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides
 from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit
+from ..core.train import TrainConfig, fit, steps_per_epoch
 from .corpus import Corpus, Form, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
 from .vocab import Vocab
@@ -70,8 +70,7 @@ def train(
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
     if epochs is not None:
-        world = dist_info().world_size
-        per_epoch = max(1, len(x_train) // min(train_cfg.batch_size * world, len(x_train)))
+        per_epoch = steps_per_epoch(len(x_train), train_cfg.batch_size, dist_info().world_size)
         train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     meta = {**model.meta(), "corpus": corpus.name}
     result = fit(

@@ -54,15 +54,30 @@ def bench_fit(kind: str, train: tuple, data, device: torch.device) -> dict:
     steps = n // BATCH
     with tempfile.TemporaryDirectory() as tmp:
         warm = fresh(kind, data, device)  # compile kernels / allocator once, untimed
-        fit(warm, train, None, TrainConfig(max_steps=10, batch_size=BATCH), f"{tmp}/w", device,
-            progress=False)
+        fit(
+            warm,
+            train,
+            None,
+            TrainConfig(max_steps=10, batch_size=BATCH),
+            f"{tmp}/w",
+            device,
+            progress=False,
+        )
         model = fresh(kind, data, device)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         sync(device)
         start = time.perf_counter()
-        fit(model, train, None, TrainConfig(max_steps=steps, batch_size=BATCH), f"{tmp}/r",
-            device, meta=model.meta(), progress=False)
+        fit(
+            model,
+            train,
+            None,
+            TrainConfig(max_steps=steps, batch_size=BATCH),
+            f"{tmp}/r",
+            device,
+            meta=model.meta(),
+            progress=False,
+        )
         sync(device)
         seconds = time.perf_counter() - start
     return result(kind, "fit", seconds, steps * BATCH, n, device)
@@ -83,7 +98,8 @@ def bench_plain(train: tuple, data, device: torch.device) -> dict:
             mu, logvar = model.encode(xb)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             recon = torch.nn.functional.binary_cross_entropy_with_logits(
-                model.decode(z), xb, reduction="sum") / len(xb)
+                model.decode(z), xb, reduction="sum"
+            ) / len(xb)
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum() / len(xb)
             opt.zero_grad(set_to_none=True)
             (recon + kl).backward()
@@ -130,7 +146,8 @@ def bench_dataloader(train: tuple, data, device: torch.device) -> dict:
             mu, logvar = model.encode(xb)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             recon = torch.nn.functional.binary_cross_entropy_with_logits(
-                model.decode(z), xb, reduction="sum") / len(xb)
+                model.decode(z), xb, reduction="sum"
+            ) / len(xb)
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum() / len(xb)
             opt.zero_grad(set_to_none=True)
             (recon + kl).backward()
@@ -147,17 +164,28 @@ def bench_dataloader(train: tuple, data, device: torch.device) -> dict:
 
 
 def result(kind, impl, seconds, images, n, device) -> dict:
-    return {"model": kind, "impl": impl, "device": str(device), "images": images,
-            "seconds": round(seconds, 4), "images_per_s": round(images / seconds, 1),
-            "seconds_per_epoch": round(seconds * n / images, 4),
-            "peak_memory_mb": round(peak_memory_mb(device), 1)}
+    return {
+        "model": kind,
+        "impl": impl,
+        "device": str(device),
+        "images": images,
+        "seconds": round(seconds, 4),
+        "images_per_s": round(images / seconds, 1),
+        "seconds_per_epoch": round(seconds * n / images, 4),
+        "peak_memory_mb": round(peak_memory_mb(device), 1),
+    }
 
 
 def machine(device_names: list[str]) -> dict:
-    info = {"python": platform.python_version(), "torch": torch.__version__,
-            "platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
     if "cuda" in device_names and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
@@ -190,8 +218,18 @@ def main() -> None:
                 for bench in (bench_plain, bench_dataloader):
                     rows.append(bench(train, data, device))
                     print(json.dumps(rows[-1]), file=sys.stderr)
-    print(json.dumps({"machine": machine(names), "data": data.summary(), "batch_size": BATCH,
-                      "train_images": len(train[0]), "results": rows}, indent=1))
+    print(
+        json.dumps(
+            {
+                "machine": machine(names),
+                "data": data.summary(),
+                "batch_size": BATCH,
+                "train_images": len(train[0]),
+                "results": rows,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

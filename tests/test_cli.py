@@ -72,6 +72,12 @@ def test_train_then_generate_then_resume(tmp_path, poem_file):
     assert checkpoint.read_meta(out)["step"] == 9
 
 
+def test_generate_without_a_seed_differs_between_runs():
+    first, second = run("generate", "-n", 3), run("generate", "-n", 3)
+    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    assert first.output != second.output
+
+
 def test_generate_uses_the_bundled_model_by_default():
     result = run("generate", "-n", 2, "--seed", 0)
     assert result.exit_code == 0, result.output
@@ -149,3 +155,105 @@ def test_every_command_explains_every_option(path, command):
             assert param.help, f"{path} {param.opts} has no help"
     result = run(*path, "--help")
     assert result.exit_code == 0
+
+
+def test_eval_json_has_every_documented_key(tiny_run, poem_file):
+    result = run(
+        "eval",
+        "--checkpoint",
+        tiny_run,
+        "--corpus",
+        poem_file,
+        "--split",
+        "valid",
+        "--iw-samples",
+        3,
+        "--samples",
+        20,
+        "--limit",
+        10,
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for key in (
+        "recon_per_poem",
+        "recon_per_char",
+        "kl_per_poem",
+        "kl_per_char",
+        "elbo_per_poem",
+        "iwae_nll_per_poem",
+        "iwae_nll_per_char",
+        "active_units",
+        "mutual_information",
+        "mi_items",
+        "char_accuracy",
+    ):
+        assert isinstance(report["data"][key], (int, float)), key
+        assert report["data"][key] == report["data"][key]  # not NaN
+    assert report["data"]["iw_samples"] == 3 and report["data"]["n"] == 10
+    for side in ("samples", "reference"):
+        for key in ("novelty", "distinct_1", "distinct_2", "repeat_line_share"):
+            assert 0 <= report[side][key] <= 1
+        assert 0 <= report[side]["prosody"]["all"] <= 1
+    text = run(
+        "eval",
+        "--checkpoint",
+        tiny_run,
+        "--corpus",
+        poem_file,
+        "--split",
+        "valid",
+        "--iw-samples",
+        2,
+        "--samples",
+        5,
+        "--limit",
+        5,
+    )
+    assert text.exit_code == 0 and "IWAE NLL" in text.output and "(K=2)" in text.output
+
+
+def test_write_to_order_commands(tiny_run):
+    from poetvae.text.model import load
+
+    heads = "".join(c for c in load(tiny_run).vocab.itos[2:] if len(c) == 1)[:4]
+    result = run(
+        "generate",
+        "--checkpoint",
+        tiny_run,
+        "-n",
+        2,
+        "--seed",
+        1,
+        "--acrostic",
+        heads,
+        "--tones",
+        "strict",
+        "--rerank",
+        2,
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    assert all("".join(line[0] for line in p["lines"]) == heads for p in json.loads(result.output))
+    result = run("generate", "--checkpoint", tiny_run, "-n", 1, "--pattern", heads[:2] + "＿＿＿")
+    assert result.exit_code == 0 and result.output.startswith(heads[:2])
+    poem = "".join(
+        heads[i % 4] + heads[(i + 1) % 4] + heads[(i + 2) % 4] + heads[(i + 3) % 4] + heads[i % 4]
+        for i in range(4)
+    )
+    result = run("reconstruct", poem, "--checkpoint", tiny_run)
+    assert result.exit_code == 0 and "kept" in result.output
+    result = run(
+        "interpolate", poem, poem[::-1], "--checkpoint", tiny_run, "--steps", 3, "--format", "json"
+    )
+    assert result.exit_code == 0 and len(json.loads(result.output)) == 3
+    for bad in (
+        ["generate", "--acrostic", heads[:3]],
+        ["generate", "--pattern", "太长的一行字啊啊"],
+        ["reconstruct", "白日依山尽"],
+        ["interpolate", poem, poem, "--steps", 1],
+    ):
+        assert_one_line_error(run(*bad, "--checkpoint", tiny_run))

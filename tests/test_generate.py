@@ -56,3 +56,9 @@ def test_large_batches_are_decoded_in_chunks_with_the_same_result(tiny_run):
     z, u = prior_draws(300, model.cfg.latent_dim, model.cfg.seq_len, seed=4)
     whole = decode_latents(model, z, 0.8, 0.9, u=u)  # 2 chunks
     assert torch.equal(whole[260:270], decode_latents(model, z[260:270], 0.8, 0.9, u=u[260:270]))
+
+
+def test_any_seed_works_including_none_huge_and_negative(tiny_run):
+    model = load(tiny_run)
+    for seed in (None, 2**70, -3):
+        assert len(generate(model, 2, 0.8, 0.9, seed=seed)) == 2

@@ -35,7 +35,7 @@ def prior_draws(n: int, latent_dim: int, seq_len: int, seed: int | None) -> tupl
     z, u = torch.empty(n, latent_dim), torch.empty(n, seq_len)
     gen = torch.Generator()
     for i in range(n):
-        gen.manual_seed(seed * 1_000_003 + i)
+        gen.manual_seed((seed * 1_000_003 + i) % 2**64)  # any int seed, as torch's uint64
         z[i] = torch.randn(latent_dim, generator=gen)
         u[i] = torch.rand(seq_len, generator=gen)
     return z, u

@@ -178,6 +178,7 @@ def fit(
             {"params": no_decay, "weight_decay": 0},
         ],
         lr=cfg.lr,
+        fused=True,  # one kernel for all parameters, on CPU as on CUDA
     )
     step, last_valid = 0, {}
     if resume:
@@ -250,7 +251,7 @@ def fit(
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
             if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
             opt.step()
             step += 1
             seen += idx.numel() * dist.world_size

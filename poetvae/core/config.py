@@ -64,3 +64,14 @@ def _parse(kind: Any, raw: str, key: str) -> Any:
         except ValueError:
             raise ValueError(f"{key} expects {kind.__name__}, got {raw!r}") from None
     raise ValueError(f"{key} cannot be set from the command line")
+
+
+def from_preset(cls: type[C], presets: dict[str, dict[str, Any]], name: str, **fields: Any) -> C:
+    """`cls()` with the named preset's fields, then `fields`, applied.
+
+    Raises:
+        ValueError: an unknown preset name.
+    """
+    if name not in presets:
+        raise ValueError(f"unknown preset {name!r}: use {', '.join(presets)}")
+    return dataclasses.replace(cls(), **{**presets[name], **fields})

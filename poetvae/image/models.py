@@ -14,7 +14,7 @@ a Gaussian whose one shared variance is learned (Rybkin et al. 2021, sigma-VAE).
 """
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import checkpoint
-from ..core.config import from_dict, to_dict
+from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, log_normal, reparameterize
 from ..core.objectives import Output, elbo
 from ..core.quantize import VectorQuantizer
@@ -71,9 +71,7 @@ class ImageConfig:
             ),
             "base": {},
         }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}: use {', '.join(presets)}")
-        return replace(cls(), **{**presets[name], **fields})
+        return from_preset(cls, presets, name, **fields)
 
     def check(self) -> "ImageConfig":
         if self.model not in KINDS:

@@ -20,8 +20,8 @@ from torch import Tensor
 
 from ..core.metrics import iwae_nll
 from . import prosody
-from .corpus import Form, chunk, parse_poem, split_lines
-from .generate import Constraints, _pick, decode_latents, prior_draws
+from .corpus import Form, parse_poem, split_lines
+from .generate import Constraints, _pick, decode_latents, prior_draws, to_poems
 from .model import PoetVAE
 from .vocab import PAD_ID, UNK_ID
 
@@ -240,7 +240,7 @@ def write(
         # each poem's candidates are scored alone, with the same noise: independent of n
         best = torch.stack([poem_nll(model, group).argmin() for group in ids.split(rerank)])
         ids = ids.view(n, rerank, L)[torch.arange(n), best]
-    return [chunk(model.vocab.decode(row.tolist()), form_of(model)) for row in ids]
+    return to_poems(model, ids)
 
 
 def encode_text(model: PoetVAE, text: str) -> Tensor:
@@ -263,7 +263,7 @@ def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
     mu, _ = model.encode(x.to(next(model.parameters()).device))
     ids = decode_latents(model, mu, temperature=0.0, no_repeat=False)
     kept = (ids[0] == x[0]).tolist()
-    return chunk(model.vocab.decode(ids[0].tolist()), form_of(model)), kept
+    return to_poems(model, ids)[0], kept
 
 
 @torch.no_grad()
@@ -291,4 +291,4 @@ def interpolate(
     else:
         z = (1 - t) * mu_a + t * mu_b  # (S, Z)
     ids = decode_latents(model, z, temperature=0.0, no_repeat=no_repeat)
-    return [chunk(model.vocab.decode(row.tolist()), form_of(model)) for row in ids]
+    return to_poems(model, ids)

@@ -195,5 +195,10 @@ def generate(
     """
     z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len, seed)
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u)
+    return to_poems(model, ids)
+
+
+def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:
+    """(B, L) ids -> B poems, each a list of lines."""
     form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
     return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]

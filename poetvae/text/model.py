@@ -9,7 +9,7 @@ input embedding), i.e. one softmax per character position. Loss: summed cross-en
 (Kingma & Welling 2014), in nats per poem, with optional free bits (Kingma et al. 2016).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import checkpoint
-from ..core.config import from_dict, to_dict
+from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
@@ -63,9 +63,7 @@ class PoetVAEConfig:
             ),
             "base": {},
         }
-        if name not in presets:
-            raise ValueError(f"unknown preset {name!r}: use {', '.join(presets)}")
-        return replace(cls(), **{**presets[name], **fields})
+        return from_preset(cls, presets, name, **fields)
 
 
 class PoetVAE(nn.Module):

@@ -2,7 +2,8 @@
 
 import os
 import random
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -73,10 +74,23 @@ def dist_info() -> DistInfo:
     )
 
 
-def init_distributed(device: torch.device) -> DistInfo:
-    """Join torchrun's process group (gloo on CPU, nccl on CUDA) when WORLD_SIZE > 1."""
+@contextmanager
+def distributed(device: torch.device) -> Iterator[DistInfo]:
+    """Join torchrun's process group (gloo on CPU, nccl on CUDA) for the duration of the block.
+
+    A group this call creates is also torn down here: after a final barrier when the block ends
+    normally (so no rank exits while another still writes its checkpoint), at once after an
+    error. A process that exits with a live gloo group can abort in its C++ teardown.
+    A plain process (WORLD_SIZE 1), or one whose group already exists, is left as it is.
+    """
     info = dist_info()
-    if info.enabled and not torch.distributed.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        torch.distributed.init_process_group(backend=backend)
-    return info
+    owns = info.enabled and not torch.distributed.is_initialized()
+    if owns:
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    try:
+        yield info
+        if owns:
+            torch.distributed.barrier()
+    finally:
+        if owns:
+            torch.distributed.destroy_process_group()

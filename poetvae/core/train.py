@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .config import to_dict
-from .device import autocast, init_distributed
+from .device import autocast, distributed
 
 Data = tuple[Tensor, ...]
 
@@ -164,128 +164,128 @@ def fit(
         TrainingDiverged: the loss became NaN/inf (no checkpoint is written for that step).
     """
     run_dir = Path(run_dir)
-    dist = init_distributed(device)
-    train = tuple(t.to(device) for t in train)
-    valid = tuple(t.to(device) for t in valid) if valid is not None else None
-    n = train[0].shape[0]
-    per_epoch = steps_per_epoch(n, cfg.batch_size, dist.world_size)
-    eval_every = cfg.eval_every or per_epoch
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0},
-        ],
-        lr=cfg.lr,
-        fused=True,  # one kernel for all parameters, on CPU as on CUDA
-    )
-    step, last_valid = 0, {}
-    if resume:
-        state = checkpoint.load_trainer_state(run_dir)
-        if state is None:
-            raise checkpoint.CheckpointError(f"{run_dir} has no trainer state to resume from")
-        checkpoint.load_weights(model, run_dir)
-        opt.load_state_dict(state["optimizer"])
-        step, last_valid = state["step"], state.get("valid", {})
-        torch.set_rng_state(state["rng"])
-        if device.type == "cuda" and "cuda_rng" in state:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-    net = model
-    if dist.enabled:
-        net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None
+    with distributed(device) as dist:
+        train = tuple(t.to(device) for t in train)
+        valid = tuple(t.to(device) for t in valid) if valid is not None else None
+        n = train[0].shape[0]
+        per_epoch = steps_per_epoch(n, cfg.batch_size, dist.world_size)
+        eval_every = cfg.eval_every or per_epoch
+        decay = [p for p in model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in model.parameters() if p.dim() < 2]
+        opt = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": cfg.weight_decay},
+                {"params": no_decay, "weight_decay": 0},
+            ],
+            lr=cfg.lr,
+            fused=True,  # one kernel for all parameters, on CPU as on CUDA
         )
+        step, last_valid = 0, {}
+        if resume:
+            state = checkpoint.load_trainer_state(run_dir)
+            if state is None:
+                raise checkpoint.CheckpointError(f"{run_dir} has no trainer state to resume from")
+            checkpoint.load_weights(model, run_dir)
+            opt.load_state_dict(state["optimizer"])
+            step, last_valid = state["step"], state.get("valid", {})
+            torch.set_rng_state(state["rng"])
+            if device.type == "cuda" and "cuda_rng" in state:
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
+        net = model
+        if dist.enabled:
+            net = nn.parallel.DistributedDataParallel(
+                model, device_ids=[device] if device.type == "cuda" else None
+            )
 
-    def save(step: int) -> None:
-        if not dist.is_main:
-            return
-        state = {
-            "step": step,
-            "optimizer": opt.state_dict(),
-            "rng": torch.get_rng_state(),
-            "valid": last_valid,
-        }
-        if device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(device)
-        full_meta = {**(meta or {}), "train": to_dict(cfg), "step": step, "valid": last_valid}
-        checkpoint.save(run_dir, model, full_meta, files, state)
+        def save(step: int) -> None:
+            if not dist.is_main:
+                return
+            state = {
+                "step": step,
+                "optimizer": opt.state_dict(),
+                "rng": torch.get_rng_state(),
+                "valid": last_valid,
+            }
+            if device.type == "cuda":
+                state["cuda_rng"] = torch.cuda.get_rng_state(device)
+            full_meta = {**(meta or {}), "train": to_dict(cfg), "step": step, "valid": last_valid}
+            checkpoint.save(run_dir, model, full_meta, files, state)
 
-    stop = {"requested": False}
+        stop = {"requested": False}
 
-    def request_stop(signum, frame):
-        if stop["requested"]:  # a second Ctrl-C: stop now, without saving
-            raise KeyboardInterrupt
-        stop["requested"] = True
+        def request_stop(signum, frame):
+            if stop["requested"]:  # a second Ctrl-C: stop now, without saving
+                raise KeyboardInterrupt
+            stop["requested"] = True
 
-    previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
-    bar = tqdm(
-        total=cfg.max_steps,
-        initial=step,
-        disable=not (progress and dist.is_main),
-        dynamic_ncols=True,
-        unit="step",
-        file=sys.stderr,
-    )
-    parts: dict[str, float] = {}
+        previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
+        bar = tqdm(
+            total=cfg.max_steps,
+            initial=step,
+            disable=not (progress and dist.is_main),
+            dynamic_ncols=True,
+            unit="step",
+            file=sys.stderr,
+        )
+        parts: dict[str, float] = {}
 
-    def say(text: str) -> None:
-        if progress and dist.is_main:
-            bar.write(text, file=sys.stderr)
+        def say(text: str) -> None:
+            if progress and dist.is_main:
+                bar.write(text, file=sys.stderr)
 
-    seen, tick = 0, time.perf_counter()
-    net.train()
-    try:
-        while step < cfg.max_steps and not stop["requested"]:
-            idx = batch_indices(n, step, cfg, dist.rank, dist.world_size).to(device)
-            batch = tuple(t[idx] for t in train)
-            for group in opt.param_groups:
-                group["lr"] = get_lr(step, cfg)
-            with autocast(device):
-                out = net(batch, beta=get_beta(step, cfg))
-            if not torch.isfinite(out.loss):
-                raise TrainingDiverged(
-                    f"loss became {out.loss.item()} at step {step}; "
-                    f"the last good checkpoint in {run_dir} is kept"
-                )
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
-            opt.step()
-            step += 1
-            seen += idx.numel() * dist.world_size
-            parts = {"loss": out.loss.item(), **out.parts}
-            if step % 10 == 0 or step == cfg.max_steps:
-                now = time.perf_counter()
-                bar.set_postfix(
-                    _fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False
-                )
-                seen, tick = 0, now
-            bar.update(1)
-            if step % eval_every == 0 or step == cfg.max_steps:
-                if valid is not None:
-                    last_valid = evaluate(net, valid, cfg.batch_size, device)
-                    say(
-                        f"step {step} epoch {step / per_epoch:.2f} valid "
-                        + " ".join(f"{k}={v:.4g}" for k, v in last_valid.items())
+        seen, tick = 0, time.perf_counter()
+        net.train()
+        try:
+            while step < cfg.max_steps and not stop["requested"]:
+                idx = batch_indices(n, step, cfg, dist.rank, dist.world_size).to(device)
+                batch = tuple(t[idx] for t in train)
+                for group in opt.param_groups:
+                    group["lr"] = get_lr(step, cfg)
+                with autocast(device):
+                    out = net(batch, beta=get_beta(step, cfg))
+                if not torch.isfinite(out.loss):
+                    raise TrainingDiverged(
+                        f"loss became {out.loss.item()} at step {step}; "
+                        f"the last good checkpoint in {run_dir} is kept"
                     )
-                    if on_eval is not None:
-                        on_eval(step, last_valid)
-                save(step)
-                if dist.is_main:
-                    with open(run_dir / "metrics.jsonl", "a") as f:
-                        f.write(
-                            json.dumps({"step": step, "train": parts, "valid": last_valid}) + "\n"
+                opt.zero_grad(set_to_none=True)
+                out.loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+                opt.step()
+                step += 1
+                seen += idx.numel() * dist.world_size
+                parts = {"loss": out.loss.item(), **out.parts}
+                if step % 10 == 0 or step == cfg.max_steps:
+                    now = time.perf_counter()
+                    bar.set_postfix(
+                        _fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False
+                    )
+                    seen, tick = 0, now
+                bar.update(1)
+                if step % eval_every == 0 or step == cfg.max_steps:
+                    if valid is not None:
+                        last_valid = evaluate(net, valid, cfg.batch_size, device)
+                        say(
+                            f"step {step} epoch {step / per_epoch:.2f} valid "
+                            + " ".join(f"{k}={v:.4g}" for k, v in last_valid.items())
                         )
-        if stop["requested"]:
-            say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
-            save(step)
-    finally:
-        bar.close()
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
-    return {"step": step, "stopped_early": stop["requested"], "valid": last_valid, "train": parts}
+                        if on_eval is not None:
+                            on_eval(step, last_valid)
+                    save(step)
+                    if dist.is_main:
+                        record = {"step": step, "train": parts, "valid": last_valid}
+                        with open(run_dir / "metrics.jsonl", "a") as f:
+                            f.write(json.dumps(record) + "\n")
+            if stop["requested"]:
+                say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
+                save(step)
+        finally:
+            bar.close()
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        stopped = stop["requested"]
+    return {"step": step, "stopped_early": stopped, "valid": last_valid, "train": parts}
 
 
 def _fmt(parts: dict[str, float]) -> dict[str, str]:

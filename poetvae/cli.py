@@ -106,7 +106,7 @@ def train(
 
     dev = _device(device)
     loaded = load_corpus(corpus)
-    click.echo(loaded.summary(), err=True)
+    options.say(loaded.summary())
     cfg = TrainConfig(
         max_steps=max_steps or 1,
         batch_size=batch_size,
@@ -128,12 +128,7 @@ def train(
         resume=resume,
         progress=not quiet,
     )
-    valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
-    click.echo(
-        f"{'stopped' if result['stopped_early'] else 'done'} at step {result['step']}: "
-        f"{valid} -> {result['out']}",
-        err=True,
-    )
+    options.say_trained(result)
 
 
 def checkpoint_option(f):

@@ -1,4 +1,4 @@
-"""Click options shared by several commands, defined once."""
+"""Click options and read-outs shared by several commands, defined once."""
 
 import click
 
@@ -104,3 +104,18 @@ training = apply(
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
 """The options every `train` command shares, in one place."""
+
+
+def say(text: str) -> None:
+    """A progress line on stderr, from the main process only (one line per run under torchrun)."""
+    from .core.device import dist_info  # torch stays off the import path of --help
+
+    if dist_info().is_main:
+        click.echo(text, err=True)
+
+
+def say_trained(result: dict) -> None:
+    """The closing line of a training command: where it stopped and its last validation."""
+    valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
+    ending = "stopped" if result["stopped_early"] else "done"
+    say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")

@@ -17,6 +17,7 @@ def test_two_process_text_training_writes_one_checkpoint(tmp_path, poem_file):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("done at step") == 1, result.stderr  # rank 0 alone reports
     assert checkpoint.read_meta(out)["step"] == 4
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "metrics.jsonl"]
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2  # rank 0 alone writes

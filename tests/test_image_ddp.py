@@ -24,6 +24,7 @@ def test_two_process_training_writes_one_loadable_checkpoint(tmp_path, kind):
            "--preset", "tiny", "--device", "cpu", "--quiet"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("done at step") == 1, done.stderr  # rank 0 alone reports
     assert sorted(p.name for p in out.iterdir()) == [checkpoint.CKPT, "metrics.jsonl"]
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2  # steps 3 and 6, written by rank 0 only

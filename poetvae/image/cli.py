@@ -119,7 +119,7 @@ def train(
     out = out or str(Path("runs") / f"image-{kind}")
     check_run_dir(out, kind, resume)
     loaded = load_images(data)
-    click.echo(loaded.summary(), err=True)
+    options.say(loaded.summary())
     cfg = TrainConfig(
         max_steps=max_steps or 1,
         batch_size=batch_size,
@@ -143,12 +143,7 @@ def train(
         limit=limit,
         data_ref=data,
     )
-    valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
-    click.echo(
-        f"{'stopped' if result['stopped_early'] else 'done'} at step {result['step']}: "
-        f"{valid} -> {result['out']}",
-        err=True,
-    )
+    options.say_trained(result)
 
 
 checkpoint_option = click.option(

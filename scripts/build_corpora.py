@@ -3,8 +3,8 @@
 This script owns the data files under ``corpora/`` (the package ``poetvae.corpora``; its
 ``__init__.py`` is not ours): the four gzipped corpora
 (``tang-{wuyan,qiyan}-{couplet,quatrain}/{train,valid,test}.txt.gz``), ``index.json``,
-``tones.tsv`` and ``README.md``. Nothing there is edited by hand; rerunning the script on the
-same package rebuilds every file byte for byte.
+``tones.tsv``, ``rhymes.tsv`` and ``README.md``. Nothing there is edited by hand; rerunning the
+script on the same package rebuilds every file byte for byte.
 
 Usage::
 
@@ -16,7 +16,8 @@ notes, split into lines, keep the poems written wholly in five- or seven-charact
 (五言 / 七言), convert the script, drop duplicate poems, split by a hash of the poem id, cut
 couplets and four-line windows, and write them out. The tonal annotations
 (``dist/strains/json/poet.tang.*.json``) of every poem whose lines align with the cleaned text
-are tallied into a per-character 平/仄 table.
+are tallied into a per-character 平/仄 table. Every character of the corpora and of that table
+gets its rhyme groups (``poetvae.text.prosody.pinyin_rhyme_groups``) in ``rhymes.tsv``.
 """
 
 import argparse
@@ -427,6 +428,23 @@ def write_tones(path: Path, table: dict[str, Counter]) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def write_rhymes(path: Path, chars: set[str]) -> dict[str, int]:
+    """Writes ``char<TAB>groups`` rows sorted by character (groups space-separated, may be empty).
+
+    Returns:
+        {"chars": rows written, "no_group": characters without a rhyme group}.
+    """
+    from poetvae.text.prosody import RHYME_TABLE, pinyin_rhyme_groups
+
+    rows, no_group = ["char\tgroups"], 0
+    for char in sorted(chars):
+        groups = pinyin_rhyme_groups(char)
+        no_group += not groups
+        rows.append(f"{char}\t{' '.join(g for g in RHYME_TABLE if g in groups)}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return {"chars": len(chars), "no_group": no_group}
+
+
 def package_version(src: Path) -> str:
     """Reads ``name@version`` from the package's ``package.json``."""
     meta = json.loads((src / "package.json").read_text(encoding="utf-8"))
@@ -476,6 +494,7 @@ def build(src: Path, out: Path, script: str) -> dict:
     }
     # Key order is fixed by construction (corpora as in FORMS x SHAPES, splits as in SPLITS).
     index: dict = {"source": summary["source"], "script": script, "corpora": {}}
+    chars: set[str] = set()
     for form, length in FORMS.items():
         poems = [
             Poem(poem_id, tuple(convert(line) for line in cleaned[poem_id]))
@@ -488,6 +507,7 @@ def build(src: Path, out: Path, script: str) -> dict:
             name = f"tang-{form}-{shape}"
             units, summary["duplicate_units"][name] = dedupe_units(cut_units(poems, shape))
             texts = write_corpus(out / name, units)
+            chars.update(c for split in texts.values() for text in split for c in text)
             summary["corpora"][name] = {split: len(texts[split]) for split in SPLITS}
             index["corpora"][name] = {
                 "chars_per_line": length,
@@ -502,6 +522,9 @@ def build(src: Path, out: Path, script: str) -> dict:
     summary["tones"] = tone_stats(table)
 
     write_tones(out / "tones.tsv", table)
+    chars.update(table)
+    chars -= {"，", "。"}
+    summary["rhymes"] = write_rhymes(out / "rhymes.tsv", chars)
     (out / "index.json").write_text(
         json.dumps(index, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
@@ -575,6 +598,8 @@ def render_readme(summary: dict, copyright: str) -> str:
         aligned=strains.get("aligned", 0),
         misaligned=strains.get("misaligned", 0),
         no_strains=strains.get("no_strains", 0),
+        rhyme_chars=summary["rhymes"]["chars"],
+        rhyme_none=summary["rhymes"]["no_group"],
         without_poem=strains["without_poem"],
         chars=tones["chars"],
         heteronyms=tones["heteronyms"],
@@ -685,6 +710,14 @@ counts are summed after conversion. {chars} characters, {ping} 平 and {ze} 仄 
 {heteronyms} characters have both counts ≥ {share} % of their total ({heteronyms_100} of them
 seen at least 100 times). The annotations are not always read in context: 爲/为, which also
 has a 仄 reading, is always marked 平.
+
+## rhymes.tsv
+
+Tab-separated, UTF-8, header `char	groups`, one row per character of the corpora and of
+tones.tsv ({rhyme_chars} characters), sorted by code point: the 中华新韵 rhyme groups of every
+modern reading that pypinyin knows, space-separated, empty for the {rhyme_none} characters with
+none. It is derived by `poetvae.text.prosody.pinyin_rhyme_groups` (see that module for the rule
+and its limits) and saves loading pypinyin when decoding with rhyme.
 """
 
 

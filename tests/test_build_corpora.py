@@ -208,7 +208,7 @@ def test_rebuild_is_byte_identical(src, built, tmp_path):
     build(src, again)
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
-    assert len(files) == 4 * 3 + 3
+    assert len(files) == 4 * 3 + 4  # corpora, index.json, tones.tsv, rhymes.tsv, README.md
     for path in files:
         assert (out / path).read_bytes() == (again / path).read_bytes(), path
 

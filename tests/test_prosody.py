@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from poetvae.text import prosody
 from poetvae.text.prosody import (
     EITHER,
     PING,
@@ -181,3 +182,11 @@ def test_rates_aggregate_over_poems():
 def test_rates_of_nothing_and_of_couplets():
     assert rates([])["n"] == 0 and rates([])["all"] is None
     assert rates([DENG_GUAN_QUE_LOU[:2]])["rhyme"] is None
+
+
+def test_shipped_rhyme_table_matches_pypinyin():
+    table = prosody._rhyme_table()
+    assert len(table) > 8000
+    stale = [c for c, groups in table.items() if groups != prosody.pinyin_rhyme_groups(c)]
+    assert stale == []
+    assert prosody.rhyme_groups("流") == {"尤"}

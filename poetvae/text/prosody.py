@@ -32,7 +32,9 @@ Rhyme groups use the 14 groups of 中华新韵 (中华诗词学会, 2005) applie
 that Tang poets followed. It merges rhymes that were distinct then (e.g. 东/冬/庚) and splits
 some that were one (e.g. 元 and 门, both 元韵, now 寒 and 文), so it is a loose check. A rhyme
 character with no group (pypinyin knows no reading of it) is left out of the rhyme rule, like an
-unknown tone.
+unknown tone. ``corpora/rhymes.tsv`` holds the groups of every character of the shipped corpora,
+computed by the same rule when the corpora are built, so that decoding with rhyme does not pay
+for pypinyin at start-up; other characters are looked up in pypinyin when first asked for.
 """
 
 import csv
@@ -41,9 +43,6 @@ import io
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Literal
-
-from pypinyin import Style, pinyin
-from pypinyin.contrib.tone_convert import to_finals, to_initials
 
 PING, ZE, EITHER = "平", "仄", "either"
 Tone = Literal["平", "仄", "either"]
@@ -128,6 +127,13 @@ def tone(char: str) -> Tone:
 
 
 @functools.cache
+def _rhyme_table() -> dict[str, frozenset[str]]:
+    text = resources.files("poetvae.corpora").joinpath("rhymes.tsv").read_text(encoding="utf-8")
+    rows = csv.DictReader(io.StringIO(text), delimiter="\t")
+    return {row["char"]: frozenset(row["groups"].split()) for row in rows}
+
+
+@functools.cache
 def rhyme_groups(char: str) -> frozenset[str]:
     """The 中华新韵 rhyme groups of all modern readings of a character.
 
@@ -138,6 +144,15 @@ def rhyme_groups(char: str) -> frozenset[str]:
         group names (e.g. ``frozenset({"尤"})`` for 流); empty when pypinyin knows no reading
         or no reading has a rhyming final (e.g. 嗯 n/ng).
     """
+    known = _rhyme_table().get(char)
+    return known if known is not None else pinyin_rhyme_groups(char)
+
+
+def pinyin_rhyme_groups(char: str) -> frozenset[str]:
+    """`rhyme_groups` computed from pypinyin's readings (what ``corpora/rhymes.tsv`` stores)."""
+    from pypinyin import Style, pinyin  # 0.2 s to import: only for characters off the table
+    from pypinyin.contrib.tone_convert import to_finals, to_initials
+
     readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
     groups = set()
     for syllable in readings[0] if readings else []:

@@ -416,6 +416,7 @@ def _eval_table(r: dict) -> str:
         "distinct_2",
         "repeat_line_share",
         "top_char_share",
+        "bigram_nll_per_char",
     ):
         rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
     for key in s["prosody"]:
@@ -425,6 +426,10 @@ def _eval_table(r: dict) -> str:
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}; top char "
         f"{s['top_char']} vs {ref['top_char']})"
+    )
+    rows.append(
+        "  (bigram_nll_per_char: nats/char under a character bigram model of the train split, an"
+        " outside judge of fluency; it also favours common characters, so read it with variety)"
     )
     return "\n".join(rows)
 

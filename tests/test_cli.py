@@ -197,6 +197,7 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         for key in ("novelty", "distinct_1", "distinct_2", "repeat_line_share"):
             assert 0 <= report[side][key] <= 1
         assert 0 <= report[side]["prosody"]["all"] <= 1
+        assert 0 < report[side]["bigram_nll_per_char"] < 20
     text = run(
         "eval",
         "--checkpoint",

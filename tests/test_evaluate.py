@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from poetvae.core.metrics import mutual_information
-from poetvae.text.evaluate import sample_stats, score_split
+from poetvae.text.evaluate import CharBigram, sample_stats, score_split
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load
 from poetvae.text.train import encode_poems
 from poetvae.text.vocab import Vocab
@@ -81,3 +81,16 @@ def test_sample_stats_on_a_crafted_set():
     assert stats["repeat_line_share"] == 0.25
     assert stats["distinct_chars"] == 11
     assert stats["top_char"] == "春" and stats["top_char_share"] == 5 / 20
+
+
+def test_bigram_judge_is_a_distribution_and_prefers_real_order():
+    judge = CharBigram(["白日依山尽黄河入海流", "春眠不觉晓处处闻啼鸟", "白云依静渚春草闭闲门"], 5)
+    for context in ("^", "白", "依", "门", "新"):  # seen, line-final and unseen contexts
+        seen = sum(math.exp(judge.logprob(context, b)) for b in judge.unigrams)
+        unseen = math.exp(judge.logprob(context, "龘"))  # the one slot of every unseen character
+        assert seen + unseen == pytest.approx(1.0)
+    real = judge.nll_per_char([["白日依山尽", "黄河入海流"]])
+    shuffled = judge.nll_per_char([["尽山依日白", "流海入河黄"]])
+    assert real < shuffled
+    # "白" starts two of the six lines, "依" none
+    assert judge.logprob("^", "白") > judge.logprob("^", "依")

@@ -183,6 +183,13 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
 )
 @click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line.")
 @click.option(
+    "--rhyme/--no-rhyme",
+    default=True,
+    show_default=True,
+    help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
+    "--no-rhyme shows the model's own choices.",
+)
+@click.option(
     "--acrostic",
     default=None,
     metavar="CHARS",
@@ -221,6 +228,7 @@ def generate(
     temperature,
     top_p,
     allow_repeats,
+    rhyme,
     acrostic,
     pattern,
     tones,
@@ -232,6 +240,8 @@ def generate(
 
     With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
     the rest of the poem agrees with them. Options combine (e.g. --acrostic with --tones strict).
+    A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
+    model's own choices at the rhyme positions are to land in it.
     """
     if n <= 0:
         raise click.BadParameter("must be a positive number of poems", param_hint="-n")
@@ -244,12 +254,22 @@ def generate(
         from .text.compose import write
 
         poems = write(
-            model, n, temperature, top_p, not allow_repeats, seed, acrostic, pattern, tones, rerank
+            model,
+            n,
+            temperature,
+            top_p,
+            not allow_repeats,
+            seed,
+            acrostic,
+            pattern,
+            tones,
+            rerank,
+            rhyme=rhyme,
         )
     else:
         from .text.generate import generate as sample
 
-        poems = sample(model, n, temperature, top_p, not allow_repeats, seed)
+        poems = sample(model, n, temperature, top_p, not allow_repeats, seed, rhyme)
     _echo_poems(poems, fmt)
 
 
@@ -355,10 +375,17 @@ def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for latent noise and samples."
 )
+@click.option(
+    "--rhyme/--no-rhyme",
+    default=True,
+    show_default=True,
+    help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
+    "choices at the rhyme positions.",
+)
 @options.output_format
 @options.device
 @one_line_errors
-def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, fmt, device):
+def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, rhyme, fmt, device):
     """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
 
     Units are nats (per poem and per character). The same statistics are given for the real
@@ -382,7 +409,7 @@ def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, f
     result = {
         "checkpoint": str(path),
         "corpus": loaded.name,
-        **run_eval(model, loaded, split, iw_samples, samples, seed, limit),
+        **run_eval(model, loaded, split, iw_samples, samples, seed, limit, rhyme=rhyme),
     }
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False, indent=1))
@@ -424,7 +451,8 @@ def _eval_table(r: dict) -> str:
             f"  prosody {key:20}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
         )
     rows.append(
-        f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}; top char "
+        f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
+        f"{'on' if s['rhyme'] else 'off'}; top char "
         f"{s['top_char']} vs {ref['top_char']})"
     )
     rows.append(

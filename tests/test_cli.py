@@ -88,6 +88,19 @@ def test_generate_uses_the_bundled_model_by_default():
         assert len(lines) == 4 and all(len(line) == 6 for line in lines)  # 5 chars + ，/。
 
 
+def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
+    from poetvae.text import prosody
+
+    def rhyme_rate(*flags):
+        result = run("generate", "-n", 40, "--seed", 5, "--format", "json", *flags)
+        assert result.exit_code == 0, result.output
+        poems = [row["lines"] for row in json.loads(result.output)]
+        return sum(prosody.check(p)["rhyme"] for p in poems) / len(poems)
+
+    assert rhyme_rate() == 1.0
+    assert rhyme_rate("--no-rhyme") < 0.6  # the model alone rhymes about one quatrain in five
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -193,6 +206,7 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         assert isinstance(report["data"][key], (int, float)), key
         assert report["data"][key] == report["data"][key]  # not NaN
     assert report["data"]["iw_samples"] == 3 and report["data"]["n"] == 10
+    assert report["samples"]["rhyme"] is True  # samples are decoded as generate decodes them
     for side in ("samples", "reference"):
         for key in ("novelty", "distinct_1", "distinct_2", "repeat_line_share"):
             assert 0 <= report[side][key] <= 1

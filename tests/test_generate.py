@@ -1,6 +1,19 @@
+import math
+
+import pytest
 import torch
 
-from poetvae.text.generate import _pick, decode_latents, generate, prior_draws
+from poetvae.text import prosody
+from poetvae.text.generate import (
+    Constraints,
+    _pick,
+    _rhyme_group_scores,
+    decode_latents,
+    generate,
+    prior_draws,
+    rhyme_constraints,
+    rhyme_matrix,
+)
 from poetvae.text.model import load
 
 
@@ -53,9 +66,44 @@ def test_nucleus_from_top_k_equals_the_full_sort():
 
 def test_large_batches_are_decoded_in_chunks_with_the_same_result(tiny_run):
     model = load(tiny_run)
-    z, u = prior_draws(300, model.cfg.latent_dim, model.cfg.seq_len, seed=4)
-    whole = decode_latents(model, z, 0.8, 0.9, u=u)  # 2 chunks
-    assert torch.equal(whole[260:270], decode_latents(model, z[260:270], 0.8, 0.9, u=u[260:270]))
+    z, u = prior_draws(300, model.cfg.latent_dim, model.cfg.seq_len + 1, seed=4)
+    c = rhyme_constraints(model, 300)
+    whole = decode_latents(model, z, 0.8, 0.9, u=u, constraints=c)  # 2 chunks
+    part = rhyme_constraints(model, 10)
+    assert torch.equal(
+        whole[260:270], decode_latents(model, z[260:270], 0.8, 0.9, u=u[260:270], constraints=part)
+    )
+
+
+def test_default_poems_rhyme_without_repeating_a_rhyme_character(tiny_run):
+    model = load(tiny_run)
+    assert model.cfg.n_lines == 4
+    free = generate(model, 60, temperature=1.0, seed=3, rhyme=False)
+    rhymed = generate(model, 60, temperature=1.0, seed=3)
+    assert all(prosody.check(p)["rhyme"] for p in rhymed)
+    assert all(p[1][-1] != p[3][-1] for p in rhymed)
+    assert sum(prosody.check(p)["rhyme"] for p in free) < 60  # the tiny model alone rarely does
+    # only the rhyme positions are decoded differently
+    same = [a[0] == b[0] and a[2] == b[2] for a, b in zip(free, rhymed, strict=True)]
+    assert sum(same) > 50
+
+
+def test_rhyme_group_law_is_the_product_of_each_positions_mass():
+    # 5 pieces: <pad>, <unk>, 麻 (group 麻), 花 (麻), 流 (尤)
+    pieces = ("<pad>", "<unk>", "麻", "花", "流")
+    groups = rhyme_matrix(pieces)
+    names = list(prosody.RHYME_TABLE)
+    ma, you = names.index("麻"), names.index("尤")
+    probs = torch.tensor([[0, 0, 0.5, 0.2, 0.3], [0, 0, 0.1, 0.1, 0.8]])  # positions 0 and 1
+    logits = probs.clamp_min(1e-30).log().unsqueeze(0)  # (1, 2, 5)
+    c = Constraints(rhymes=torch.tensor([[True, True]]), rhyme_groups=groups)
+    scores = _rhyme_group_scores(logits, c, 1.0)[0]
+    assert scores[ma].item() == pytest.approx(math.log(0.7 * 0.2), rel=1e-5)
+    assert scores[you].item() == pytest.approx(math.log(0.3 * 0.8), rel=1e-5)
+    assert scores.isinf().sum() == len(names) - 2
+    fixed = Constraints(fixed={1: 4}, rhymes=c.rhymes, rhyme_groups=groups)  # 流 written at 1
+    scores = _rhyme_group_scores(logits, fixed, 1.0)[0]
+    assert torch.isfinite(scores).nonzero().flatten().tolist() == [you]
 
 
 def test_any_seed_works_including_none_huge_and_negative(tiny_run):

@@ -21,7 +21,15 @@ from torch import Tensor
 from ..core.metrics import iwae_nll
 from . import prosody
 from .corpus import Form, parse_poem, split_lines
-from .generate import Constraints, _pick, decode_latents, prior_draws, to_poems
+from .generate import (
+    Constraints,
+    _pick,
+    decode_latents,
+    prior_draws,
+    rhyme_constraints,
+    rhyme_matrix,
+    to_poems,
+)
 from .model import PoetVAE
 from .vocab import PAD_ID, UNK_ID
 
@@ -122,17 +130,6 @@ def posterior_latents(
 
 
 @functools.cache
-def _rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
-    groups = [prosody.rhyme_groups(p) if i > UNK_ID else frozenset() for i, p in enumerate(pieces)]
-    names = sorted(set().union(*groups))
-    index = {g: j for j, g in enumerate(names)}
-    m = torch.zeros(len(pieces), len(names), dtype=torch.bool)
-    for i, gs in enumerate(groups):
-        m[i, [index[g] for g in gs]] = True
-    return m  # (V, G)
-
-
-@functools.cache
 def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, Tensor]:
     is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, known_only=True))
     by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
@@ -170,7 +167,7 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
         fixed=fixed,
         allowed=masks[choice],
         rhymes=rhymes[choice],
-        rhyme_groups=_rhyme_matrix(pieces),
+        rhyme_groups=rhyme_matrix(pieces),
     )
 
 
@@ -198,6 +195,7 @@ def write(
     tones: str = "free",
     rerank: int = 1,
     search: bool = True,
+    rhyme: bool = True,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
 
@@ -209,6 +207,8 @@ def write(
         acrostic: one character per line, each line's first.
         pattern: a fill-in template (see `pattern_positions`).
         tones: "free", or "strict" for regulated 平仄 with one rhyme group.
+        rhyme: with free tones, the ends of lines 2, 4, ... share a rhyme group (strict tones
+            always rhyme).
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
@@ -229,12 +229,15 @@ def write(
     )
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, L, seed)
+    z, u = prior_draws(total, Z, L + 1, seed)
     if fixed and search:
         extra, pick_u = prior_draws(total, Z * CANDIDATES, 1, None if seed is None else ~seed)
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
-    c = tone_constraints(model, z, fixed) if tones == "strict" else Constraints(fixed=fixed)
+    if tones == "strict":
+        c = tone_constraints(model, z, fixed)
+    else:
+        c = rhyme_constraints(model, total, fixed) if rhyme else Constraints(fixed=fixed)
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n

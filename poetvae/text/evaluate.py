@@ -165,6 +165,7 @@ def evaluate(
     limit: int | None = None,
     temperature: float | None = None,
     top_p: float | None = None,
+    rhyme: bool = True,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -177,6 +178,7 @@ def evaluate(
         seed: seeds the latent noise and the samples.
         limit: score only the first `limit` poems of the split.
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
+        rhyme: decode the samples with a shared rhyme group, as generate does by default.
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (the real poems of
@@ -195,7 +197,7 @@ def evaluate(
     train = set(corpus.splits.get("train", []))
     t = DEFAULT_TEMPERATURE if temperature is None else temperature
     p = DEFAULT_TOP_P if top_p is None else top_p
-    samples = generate(model, n_samples, t, p, seed=seed)
+    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme)
     n = model.cfg.chars_per_line
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in poems[:n_samples]]
     judge = CharBigram(corpus.splits.get("train", []), n)
@@ -208,6 +210,7 @@ def evaluate(
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "temperature": t,
             "top_p": p,
+            "rhyme": rhyme,
         },
         "reference": {
             **sample_stats(real, train),

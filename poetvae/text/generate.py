@@ -4,10 +4,15 @@ Every position has its own distribution given z. Decoding takes the argmax at te
 samples from softmax(logits / T) otherwise, optionally within the top-p nucleus. By default a
 character already used in the same line is excluded: real Tang lines repeat a character in
 about 5 % of lines, while an independent per-position decoder left alone repeats its safest
-characters far more often. Each poem's randomness comes from its own seeded stream, so poem i
+characters far more often. Also by default the rhyme positions (the ends of lines 2, 4, ...)
+share a rhyme group: each poem first draws its group g with probability proportional to
+prod over rhyme positions p of P_p(g), the chance that position p's own draw lands in g, which
+is the law of g given that independent draws rhyme; then every rhyme position samples within g,
+no character twice (重韵). Each poem's randomness comes from its own seeded stream, so poem i
 of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
 """
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -24,20 +29,24 @@ DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples us
 DEFAULT_TOP_P = 0.9
 
 
-def prior_draws(n: int, latent_dim: int, seq_len: int, seed: int | None) -> tuple[Tensor, Tensor]:
-    """Latents z ~ N(0, I) and one uniform per position, from a per-poem seeded stream.
+def prior_draws(
+    n: int, latent_dim: int, n_uniforms: int, seed: int | None
+) -> tuple[Tensor, Tensor]:
+    """Latents z ~ N(0, I) and n_uniforms uniforms per poem, from a per-poem seeded stream.
+
+    Decoding takes L + 1 uniforms: one per position, then one for the poem's rhyme group.
 
     Returns:
-        z (n, Z) and u (n, L) on the CPU.
+        z (n, Z) and u (n, n_uniforms) on the CPU.
     """
     if seed is None:
         seed = int.from_bytes(os.urandom(7), "little")
-    z, u = torch.empty(n, latent_dim), torch.empty(n, seq_len)
+    z, u = torch.empty(n, latent_dim), torch.empty(n, n_uniforms)
     gen = torch.Generator()
     for i in range(n):
         gen.manual_seed((seed * 1_000_003 + i) % 2**64)  # any int seed, as torch's uint64
         z[i] = torch.randn(latent_dim, generator=gen)
-        u[i] = torch.rand(seq_len, generator=gen)
+        u[i] = torch.rand(n_uniforms, generator=gen)
     return z, u
 
 
@@ -48,7 +57,7 @@ class Constraints:
     fixed: position -> character id written there whatever the model says.
     allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
     rhymes: (B, L) bool, positions whose characters must share one rhyme group, per poem.
-    rhyme_groups: (V, G) bool, the rhyme groups of each character.
+    rhyme_groups: (V, G) bool, the rhyme groups of each character (see `rhyme_matrix`).
     """
 
     fixed: dict[int, int] = field(default_factory=dict)
@@ -76,15 +85,19 @@ def decode_latents(
         top_p: sample only from the smallest set of characters holding this much probability.
         no_repeat: never repeat a character within a line (relaxed only where nothing else is
             allowed).
-        u: (B, L) uniforms in [0, 1) that pick each sampled character (inverse CDF); fresh if None.
+        u: (B, L + 1) uniforms in [0, 1): one picks each sampled character (inverse CDF), the
+            last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
 
     Returns:
         (B, L) ids on the CPU.
+
+    Raises:
+        ValueError: no character (or no rhyme group) satisfies the constraints.
     """
     c = constraints or Constraints()
     if u is None:
-        u = torch.rand(z.shape[0], model.cfg.seq_len)
+        u = torch.rand(z.shape[0], model.cfg.seq_len + 1)
     if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
         return torch.cat(
             [
@@ -108,12 +121,15 @@ def decode_latents(
     out = torch.empty(B, L, dtype=torch.long)
     used = torch.zeros(B, V, dtype=torch.bool)
     rhyme, at = c.rhyme_groups, c.rhymes
-    group_set = torch.ones(B, rhyme.shape[1], dtype=torch.bool) if rhyme is not None else None
-    rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
     if rhyme is not None:
-        for pos, idx in c.fixed.items():  # fixed rhyme characters decide the group up front
-            group_set[at[:, pos]] &= rhyme[idx]
-            rhymed[at[:, pos], idx] = True
+        scores = _rhyme_group_scores(logits, c, temperature)  # (B, G)
+        if not torch.isfinite(scores).any(-1).all():
+            raise ValueError("no rhyme group fits the constraints at the rhyme positions")
+        group = _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u[:, L])
+        off_group = ~rhyme[:, group].T  # (B, V): characters outside each poem's group
+    rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
+    for pos, idx in c.fixed.items() if rhyme is not None else ():
+        rhymed[at[:, pos], idx] = True
     for pos in range(L):
         if pos % n == 0:
             used.zero_()
@@ -121,27 +137,78 @@ def decode_latents(
             ids = torch.full((B,), c.fixed[pos], dtype=torch.long)
         else:
             step = logits[:, pos]
+            avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
             if restricted:
                 banned = torch.zeros(B, V, dtype=torch.bool)
                 if c.allowed is not None:
                     banned |= ~c.allowed[:, pos]
                 if rhyme is not None:
-                    off_rhyme = ~(group_set.float() @ rhyme.float().T).bool()  # (B, V)
-                    banned |= (off_rhyme | rhymed) & at[:, pos : pos + 1]
+                    banned |= off_group & at[:, pos : pos + 1]
+                    avoid = avoid | (rhymed & at[:, pos : pos + 1])
                 step = step.masked_fill(banned, float("-inf"))
-            if no_repeat:
-                without = step.masked_fill(used, float("-inf"))
-                ok = torch.isfinite(without).any(-1, keepdim=True) if restricted else True
-                step = torch.where(ok, without, step) if restricted else without
-            if restricted and not torch.isfinite(step).any(-1).all():
-                raise ValueError(f"no character satisfies the constraints at position {pos + 1}")
+                if not torch.isfinite(step).any(-1).all():
+                    raise ValueError(
+                        f"no character satisfies the constraints at position {pos + 1}"
+                    )
+            # repeats are avoided, not forbidden: where nothing else is allowed, they stay
+            without = step.masked_fill(avoid, float("-inf"))
+            step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
             ids = _pick(step, temperature, top_p, u[:, pos])
         out[:, pos] = ids
         used[torch.arange(B), ids] = True
         if rhyme is not None:
-            group_set[at[:, pos]] &= rhyme[ids[at[:, pos]]]
             rhymed[at[:, pos], ids[at[:, pos]]] = True
     return out
+
+
+def _rhyme_group_scores(logits: Tensor, c: Constraints, temperature: float) -> Tensor:
+    """(B, G) log P(every rhyme position's own draw lands in group g and is allowed).
+
+    Positions are independent given z, so this is a sum over rhyme positions of the log mass
+    that position's (tempered) distribution puts on the allowed characters of g; a fixed
+    rhyme character admits exactly its own groups.
+    """
+    logp = (logits / (temperature if temperature > 0 else 1.0)).log_softmax(-1)  # (B, L, V)
+    if c.allowed is not None:
+        logp = logp.masked_fill(~c.allowed, float("-inf"))
+    member = c.rhyme_groups.float()  # (V, G)
+    scores = torch.zeros(logits.shape[0], member.shape[1])
+    for pos in range(logits.shape[1]):
+        rows = c.rhymes[:, pos]
+        if not rows.any():
+            continue
+        if pos in c.fixed:
+            fits = c.rhyme_groups[c.fixed[pos]]  # (G,)
+            scores[rows] += torch.where(fits, 0.0, float("-inf"))
+        else:
+            scores[rows] += (logp[rows, pos].exp() @ member).log()
+    return scores
+
+
+@functools.cache
+def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
+    """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
+    from .prosody import RHYME_TABLE, rhyme_groups
+
+    names = list(RHYME_TABLE)
+    m = torch.zeros(len(pieces), len(names), dtype=torch.bool)
+    for i, piece in enumerate(pieces):
+        if i > UNK_ID:
+            m[i, [names.index(g) for g in rhyme_groups(piece)]] = True
+    return m
+
+
+def rhyme_constraints(model: PoetVAE, n: int, fixed: dict[int, int] | None = None) -> Constraints:
+    """One shared rhyme group over the ends of lines 2, 4, ... for n poems (none for couplets)."""
+    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
+    at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
+    at[2 * form.chars_per_line - 1 :: 2 * form.chars_per_line] = True
+    if at.sum() < 2:  # a couplet has one rhyme position: nothing to share
+        return Constraints(fixed=dict(fixed or {}))
+    pieces = tuple(model.vocab.itos)
+    return Constraints(
+        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces)
+    )
 
 
 def _pick(logits: Tensor, temperature: float, top_p: float, u: Tensor) -> Tensor:
@@ -187,14 +254,19 @@ def generate(
     top_p: float = 1.0,
     no_repeat: bool = True,
     seed: int | None = None,
+    rhyme: bool = True,
 ) -> list[list[str]]:
     """Sample n poems from the prior p(z) = N(0, I).
+
+    Args:
+        rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len, seed)
-    ids = decode_latents(model, z, temperature, top_p, no_repeat, u)
+    z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len + 1, seed)
+    c = rhyme_constraints(model, n) if rhyme else None
+    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)
     return to_poems(model, ids)
 
 

@@ -117,7 +117,6 @@ def decode_latents(
     logits[..., [PAD_ID, UNK_ID]] = float("-inf")
     B, L, V = logits.shape
     n = model.cfg.chars_per_line
-    restricted = c.allowed is not None or c.rhyme_groups is not None
     out = torch.empty(B, L, dtype=torch.long)
     used = torch.zeros(B, V, dtype=torch.bool)
     rhyme, at = c.rhyme_groups, c.rhymes
@@ -137,12 +136,11 @@ def decode_latents(
             ids = torch.full((B,), c.fixed[pos], dtype=torch.long)
         else:
             step = logits[:, pos]
-            avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
-            if restricted:
-                banned = torch.zeros(B, V, dtype=torch.bool)
-                if c.allowed is not None:
-                    banned |= ~c.allowed[:, pos]
-                if rhyme is not None:
+            rhyming = rhyme is not None and bool(at[:, pos].any())
+            if c.allowed is not None or rhyming:
+                avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
+                banned = ~c.allowed[:, pos] if c.allowed is not None else torch.zeros_like(avoid)
+                if rhyming:
                     banned |= off_group & at[:, pos : pos + 1]
                     avoid = avoid | (rhymed & at[:, pos : pos + 1])
                 step = step.masked_fill(banned, float("-inf"))
@@ -150,9 +148,12 @@ def decode_latents(
                     raise ValueError(
                         f"no character satisfies the constraints at position {pos + 1}"
                     )
-            # repeats are avoided, not forbidden: where nothing else is allowed, they stay
-            without = step.masked_fill(avoid, float("-inf"))
-            step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
+                # under constraints repeats are avoided, not forbidden: where nothing else is
+                # allowed, they stay
+                without = step.masked_fill(avoid, float("-inf"))
+                step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
+            elif no_repeat:
+                step = step.masked_fill(used, float("-inf"))
             ids = _pick(step, temperature, top_p, u[:, pos])
         out[:, pos] = ids
         used[torch.arange(B), ids] = True
@@ -168,20 +169,19 @@ def _rhyme_group_scores(logits: Tensor, c: Constraints, temperature: float) -> T
     that position's (tempered) distribution puts on the allowed characters of g; a fixed
     rhyme character admits exactly its own groups.
     """
-    logp = (logits / (temperature if temperature > 0 else 1.0)).log_softmax(-1)  # (B, L, V)
-    if c.allowed is not None:
-        logp = logp.masked_fill(~c.allowed, float("-inf"))
+    t = temperature if temperature > 0 else 1.0
     member = c.rhyme_groups.float()  # (V, G)
     scores = torch.zeros(logits.shape[0], member.shape[1])
-    for pos in range(logits.shape[1]):
+    for pos in c.rhymes.any(0).nonzero().flatten().tolist():
         rows = c.rhymes[:, pos]
-        if not rows.any():
-            continue
         if pos in c.fixed:
             fits = c.rhyme_groups[c.fixed[pos]]  # (G,)
             scores[rows] += torch.where(fits, 0.0, float("-inf"))
-        else:
-            scores[rows] += (logp[rows, pos].exp() @ member).log()
+            continue
+        p = (logits[rows, pos] / t).softmax(-1)  # (R, V)
+        if c.allowed is not None:
+            p = p * c.allowed[rows, pos]
+        scores[rows] += (p @ member).log()
     return scores
 
 
@@ -190,11 +190,13 @@ def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
     """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
     from .prosody import RHYME_TABLE, rhyme_groups
 
-    names = list(RHYME_TABLE)
-    m = torch.zeros(len(pieces), len(names), dtype=torch.bool)
-    for i, piece in enumerate(pieces):
-        if i > UNK_ID:
-            m[i, [names.index(g) for g in rhyme_groups(piece)]] = True
+    column = {name: j for j, name in enumerate(RHYME_TABLE)}
+    pairs = [
+        (i, column[g]) for i in range(UNK_ID + 1, len(pieces)) for g in rhyme_groups(pieces[i])
+    ]
+    m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
+    if pairs:
+        m[tuple(torch.tensor(pairs).T)] = True
     return m
 
 

@@ -129,8 +129,8 @@ def tone(char: str) -> Tone:
 @functools.cache
 def _rhyme_table() -> dict[str, frozenset[str]]:
     text = resources.files("poetvae.corpora").joinpath("rhymes.tsv").read_text(encoding="utf-8")
-    rows = csv.DictReader(io.StringIO(text), delimiter="\t")
-    return {row["char"]: frozenset(row["groups"].split()) for row in rows}
+    rows = (line.partition("\t") for line in text.splitlines()[1:])  # char<TAB>groups
+    return {char: frozenset(groups.split()) for char, _, groups in rows}
 
 
 @functools.cache

@@ -187,7 +187,7 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
     default=True,
     show_default=True,
     help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
-    "--no-rhyme shows the model's own choices.",
+    "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
 )
 @click.option(
     "--acrostic",

@@ -36,6 +36,7 @@ def main() -> None:
     train = set(corpus.splits["train"])
     modes = {
         "free": {},
+        "free_no_rhyme": {"rhyme": False},
         "acrostic": {"acrostic": ACROSTIC},
         "acrostic_naive": {"acrostic": ACROSTIC, "search": False},
         "pattern": {"pattern": PATTERN},
@@ -62,6 +63,7 @@ def main() -> None:
             "ms_per_poem": round(1000 * seconds / args.n, 2),
             "nll_per_char": round(poem_nll(model, ids, k=20).mean().item(), 4),
             "prosody_all": prosody.rates(poems)["all"],
+            "rhyme": prosody.rates(poems)["rhyme"],
             "novelty": sample_stats(poems, train)["novelty"],
             "distinct_chars": sample_stats(poems)["distinct_chars"],
             "examples": [format_poem(p) for p in poems[:3]],

@@ -36,8 +36,18 @@ def runs(data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     out = {}
     for kind in ("ae", "vae", "conv-vae", "cvae", "vqvae"):
-        result = run("train", "--model", kind, "--data", data_dir, "--max-steps", 6,
-                     "--out", root / kind, *TINY)
+        result = run(
+            "train",
+            "--model",
+            kind,
+            "--data",
+            data_dir,
+            "--max-steps",
+            6,
+            "--out",
+            root / kind,
+            *TINY,
+        )
         assert result.exit_code == 0, result.output
         out[kind] = root / kind
     return out
@@ -48,8 +58,9 @@ def test_train_sample_reconstruct_eval(runs, tmp_path, kind):
     meta = checkpoint.read_meta(runs[kind])
     assert meta["model_type"] == f"image-{kind}" and meta["step"] == 6 and meta["data"]
 
-    result = run("sample", "--checkpoint", runs[kind], "-n", 20, "--seed", 0,
-                 "--out", tmp_path / "s.png")
+    result = run(
+        "sample", "--checkpoint", runs[kind], "-n", 20, "--seed", 0, "--out", tmp_path / "s.png"
+    )
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "s.png") as png:
         assert png.format == "PNG" and png.mode == "L"
@@ -62,8 +73,9 @@ def test_train_sample_reconstruct_eval(runs, tmp_path, kind):
     with Image.open(tmp_path / "r.png") as png:
         assert png.size == (8 * (SIDE + 2) + 2, 2 * (SIDE + 2) + 2)  # inputs row, recon row
 
-    result = run("eval", "--checkpoint", runs[kind], "--iw-samples", 5, "--format", "json",
-                 "--device", "cpu")
+    result = run(
+        "eval", "--checkpoint", runs[kind], "--iw-samples", 5, "--format", "json", "--device", "cpu"
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert metrics["units"] == "nats per image" and metrics["n_images"] == 40
@@ -77,26 +89,72 @@ def test_train_sample_reconstruct_eval(runs, tmp_path, kind):
 
 def test_resume_continues_the_run(data_dir, tmp_path):
     out = tmp_path / "run"
-    assert run("train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out,
-               *TINY).exit_code == 0
-    again = run("train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out,
-                *TINY)
+    assert (
+        run(
+            "train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out, *TINY
+        ).exit_code
+        == 0
+    )
+    again = run(
+        "train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out, *TINY
+    )
     assert "already holds a run" in one_line_error(again)
-    resumed = run("train", "--model", "vae", "--data", data_dir, "--max-steps", 8, "--out", out,
-                  "--resume", *TINY)
+    resumed = run(
+        "train",
+        "--model",
+        "vae",
+        "--data",
+        data_dir,
+        "--max-steps",
+        8,
+        "--out",
+        out,
+        "--resume",
+        *TINY,
+    )
     assert resumed.exit_code == 0, resumed.output
     assert checkpoint.read_meta(out)["step"] == 8
-    other = run("train", "--model", "cvae", "--data", data_dir, "--max-steps", 9, "--out", out,
-                "--resume", *TINY)
+    other = run(
+        "train",
+        "--model",
+        "cvae",
+        "--data",
+        data_dir,
+        "--max-steps",
+        9,
+        "--out",
+        out,
+        "--resume",
+        *TINY,
+    )
     assert "holds a vae run" in one_line_error(other)
 
 
 def test_manifold_grid_of_a_2d_latent(data_dir, runs, tmp_path):
     out = tmp_path / "run"
-    assert run("train", "--model", "vae", "--data", data_dir, "--max-steps", 2, "--out", out,
-               "--latent-dim", 2, *TINY).exit_code == 0
-    assert run("sample", "--checkpoint", out, "--manifold", "-n", 25,
-               "--out", tmp_path / "m.png").exit_code == 0
+    assert (
+        run(
+            "train",
+            "--model",
+            "vae",
+            "--data",
+            data_dir,
+            "--max-steps",
+            2,
+            "--out",
+            out,
+            "--latent-dim",
+            2,
+            *TINY,
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            "sample", "--checkpoint", out, "--manifold", "-n", 25, "--out", tmp_path / "m.png"
+        ).exit_code
+        == 0
+    )
     with Image.open(tmp_path / "m.png") as png:
         assert png.size == (5 * (SIDE + 2) + 2,) * 2
     bad = run("sample", "--checkpoint", runs["vae"], "--manifold", "--out", tmp_path / "x.png")
@@ -104,8 +162,9 @@ def test_manifold_grid_of_a_2d_latent(data_dir, runs, tmp_path):
 
 
 def test_bad_inputs_give_one_line_and_write_nothing(data_dir, runs, tmp_path):
-    missing = run("train", "--model", "vae", "--data", tmp_path / "nowhere", "--out",
-                  tmp_path / "o", *TINY)
+    missing = run(
+        "train", "--model", "vae", "--data", tmp_path / "nowhere", "--out", tmp_path / "o", *TINY
+    )
     assert "neither fashion-mnist" in one_line_error(missing)
     assert not (tmp_path / "o").exists()
 
@@ -120,8 +179,9 @@ def test_bad_inputs_give_one_line_and_write_nothing(data_dir, runs, tmp_path):
     text_ckpt = tmp_path / "text"
     checkpoint.save(text_ckpt, torch.nn.Linear(1, 1), {"model_type": "poetvae", "model": {}})
     for cmd in ("sample", "reconstruct", "eval"):
-        args = [cmd, "--checkpoint", text_ckpt] + (["--out", tmp_path / "t.png"] if cmd != "eval"
-                                                   else [])
+        args = [cmd, "--checkpoint", text_ckpt] + (
+            ["--out", tmp_path / "t.png"] if cmd != "eval" else []
+        )
         assert "not a poetvae image model" in one_line_error(run(*args))
     assert "does not exist" in one_line_error(run("eval", "--checkpoint", tmp_path / "none"))
 

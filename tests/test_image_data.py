@@ -79,8 +79,7 @@ def test_hub_rows_convert_to_uint8_tensors():
     from PIL import Image
 
     x, y = tiny_images(6)
-    ds = Dataset.from_dict({"image": [Image.fromarray(a.numpy()) for a in x],
-                            "label": y.tolist()})
+    ds = Dataset.from_dict({"image": [Image.fromarray(a.numpy()) for a in x], "label": y.tolist()})
     images, labels = from_hf(ds)
     assert images.dtype == torch.uint8 and torch.equal(images, x)
     assert labels.dtype == torch.long and torch.equal(labels, y)
@@ -93,12 +92,16 @@ def test_hub_path_is_used_when_no_local_copy(tmp_path, monkeypatch):
 
     def split(n, seed):
         x, y = tiny_images(n, seed)
-        return Dataset.from_dict({"image": [Image.fromarray(a.numpy()) for a in x],
-                                  "label": y.tolist()})
+        return Dataset.from_dict(
+            {"image": [Image.fromarray(a.numpy()) for a in x], "label": y.tolist()}
+        )
 
     asked = []
-    monkeypatch.setattr(datasets, "load_dataset", lambda name: asked.append(name) or DatasetDict(
-        train=split(30, 0), test=split(10, 1)))
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda name: asked.append(name) or DatasetDict(train=split(30, 0), test=split(10, 1)),
+    )
     loaded = load_images("mnist")
     assert asked == ["ylecun/mnist"] and loaded.source == "hub:ylecun/mnist"
     assert len(loaded.train[0]) == 27 and len(loaded.test[0]) == 10

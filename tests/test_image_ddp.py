@@ -18,10 +18,34 @@ torch.set_num_threads(1)
 def test_two_process_training_writes_one_loadable_checkpoint(tmp_path, kind):
     data, out = idx_folder(tmp_path / "idx"), tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "poetvae.image.cli", "train", "--model", kind, "--data", str(data),
-           "--out", str(out), "--max-steps", "6", "--eval-every", "3", "--batch-size", "8",
-           "--preset", "tiny", "--device", "cpu", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "poetvae.image.cli",
+        "train",
+        "--model",
+        kind,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--max-steps",
+        "6",
+        "--eval-every",
+        "3",
+        "--batch-size",
+        "8",
+        "--preset",
+        "tiny",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("done at step") == 1, done.stderr  # rank 0 alone reports

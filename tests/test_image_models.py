@@ -110,8 +110,10 @@ def test_iwae_is_at_least_the_elbo_and_grows_with_k(trained_vae):
     with torch.no_grad():
         log_w = model.log_weights(x, None, 2000)  # (2000, B)
     # E[IWAE_k] estimated from 2000 // k disjoint groups of k samples each, averaged over images
-    bound = {k: iwae_bound(log_w.view(2000 // k, k, -1).transpose(0, 1)).mean().item()
-             for k in (1, 10, 100, 1000)}
+    bound = {
+        k: iwae_bound(log_w.view(2000 // k, k, -1).transpose(0, 1)).mean().item()
+        for k in (1, 10, 100, 1000)
+    }
     assert bound[1] == pytest.approx(log_w.mean().item())  # k = 1: the ELBO
     assert bound[1] < bound[10] < bound[100] < bound[1000]  # Burda et al. (2016), Theorem 1
     metrics = evaluate(model, tiny_images(40, seed=3), CPU, iw_samples=100)
@@ -187,11 +189,29 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, kind):
 
     cut = tiny(kind)
     with pytest.raises(Killed):
-        fit(cut, train, valid, cfg, tmp_path / "cut", CPU, meta=cut.meta(), progress=False,
-            on_eval=kill)
+        fit(
+            cut,
+            train,
+            valid,
+            cfg,
+            tmp_path / "cut",
+            CPU,
+            meta=cut.meta(),
+            progress=False,
+            on_eval=kill,
+        )
     resumed = load(tmp_path / "cut").train()
-    fit(resumed, train, valid, cfg, tmp_path / "cut", CPU, meta=resumed.meta(), progress=False,
-        resume=True)
+    fit(
+        resumed,
+        train,
+        valid,
+        cfg,
+        tmp_path / "cut",
+        CPU,
+        meta=resumed.meta(),
+        progress=False,
+        resume=True,
+    )
     for key, value in full.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
 

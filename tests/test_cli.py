@@ -88,6 +88,19 @@ def test_generate_uses_the_bundled_model_by_default():
         assert len(lines) == 4 and all(len(line) == 6 for line in lines)  # 5 chars + ，/。
 
 
+def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
+    from poetvae.text import prosody
+
+    assert not prosody.rhyme_groups("𣃁")  # in the bundled vocabulary, no modern reading
+    pattern = "床前＿＿光，疑是＿＿𣃁"
+    result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0)
+    assert_one_line_error(result)
+    assert "--no-rhyme" in result.output
+    result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0, "--no-rhyme")
+    line = result.output.split("\n")[1]
+    assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")
+
+
 def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
     from poetvae.text import prosody
 

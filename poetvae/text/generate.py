@@ -123,7 +123,10 @@ def decode_latents(
     if rhyme is not None:
         scores = _rhyme_group_scores(logits, c, temperature)  # (B, G)
         if not torch.isfinite(scores).any(-1).all():
-            raise ValueError("no rhyme group fits the constraints at the rhyme positions")
+            raise ValueError(
+                "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
+                "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
+            )
         group = _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u[:, L])
         off_group = ~rhyme[:, group].T  # (B, V): characters outside each poem's group
     rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)

@@ -370,7 +370,7 @@ def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
     "--limit",
     type=click.IntRange(min=1),
     default=None,
-    help="Score only the first N poems of the split (faster).",
+    help="Score only N poems of the split, drawn at random with --seed (faster).",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for latent noise and samples."

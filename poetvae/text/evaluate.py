@@ -9,6 +9,7 @@ judged by a model that is not the VAE (a character bigram model of the train spl
 """
 
 import math
+import random
 from collections import Counter
 from typing import Any
 
@@ -176,13 +177,13 @@ def evaluate(
         iw_samples: K for the IWAE bound.
         n_samples: poems drawn from the prior.
         seed: seeds the latent noise and the samples.
-        limit: score only the first `limit` poems of the split.
+        limit: score only `limit` poems of the split, drawn at random (seeded).
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
         rhyme: decode the samples with a shared rhyme group, as generate does by default.
 
     Returns:
-        {"split", "data", "samples", "reference"}: "samples" and "reference" (the real poems of
-        the split) hold the same keys, prosody rates and the bigram fluency judge
+        {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
+        poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and the bigram fluency judge
         (`bigram_nll_per_char`, a CharBigram fitted on the train split) included, so they
         compare directly.
     """
@@ -190,7 +191,9 @@ def evaluate(
     from .prosody import rates
     from .train import encode_poems
 
-    poems = corpus.splits[split][:limit]
+    split_poems = corpus.splits[split]
+    rng = random.Random(seed)  # subsets drawn at random: a split is in source order, not shuffled
+    poems = rng.sample(split_poems, limit) if limit and limit < len(split_poems) else split_poems
     if not poems:
         raise ValueError(f"split {split!r} of {corpus.name} holds no poems")
     data = score_split(model, encode_poems(model.vocab, poems), iw_samples, seed=seed)
@@ -199,7 +202,8 @@ def evaluate(
     p = DEFAULT_TOP_P if top_p is None else top_p
     samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme)
     n = model.cfg.chars_per_line
-    real = [[text[i : i + n] for i in range(0, len(text), n)] for text in poems[:n_samples]]
+    reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
+    real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
     judge = CharBigram(corpus.splits.get("train", []), n)
     return {
         "split": split,

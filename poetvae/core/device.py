@@ -1,5 +1,6 @@
 """Device choice, mixed precision, seeding and torchrun detection: the one place they live."""
 
+import gc
 import os
 import random
 from collections.abc import Iterator
@@ -78,19 +79,20 @@ def dist_info() -> DistInfo:
 def distributed(device: torch.device) -> Iterator[DistInfo]:
     """Join torchrun's process group (gloo on CPU, nccl on CUDA) for the duration of the block.
 
-    A group this call creates is also torn down here: after a final barrier when the block ends
-    normally (so no rank exits while another still writes its checkpoint), at once after an
-    error. A process that exits with a live gloo group can abort in its C++ teardown.
+    A group this call creates is also torn down here when the block ends normally: after a
+    garbage collection (a DDP reducer still holding the group would otherwise free it during
+    interpreter shutdown) and a barrier (no rank leaves while another still writes its
+    checkpoint). A process that exits with a live gloo group can abort in its C++ teardown.
+    After an error the group is left alone: destroying it could wait on peers that are still
+    inside a collective, and torchrun ends the job when this rank exits non-zero.
     A plain process (WORLD_SIZE 1), or one whose group already exists, is left as it is.
     """
     info = dist_info()
     owns = info.enabled and not torch.distributed.is_initialized()
     if owns:
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    try:
-        yield info
-        if owns:
-            torch.distributed.barrier()
-    finally:
-        if owns:
-            torch.distributed.destroy_process_group()
+    yield info
+    if owns:
+        gc.collect()
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()

@@ -285,6 +285,7 @@ def fit(
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         stopped = stop["requested"]
+        net = None  # DDP's reducer holds the process group: let it go before the group does
     return {"step": step, "stopped_early": stopped, "valid": last_valid, "train": parts}
 
 

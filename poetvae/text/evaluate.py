@@ -185,9 +185,9 @@ def evaluate(
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
-        poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and the bigram fluency judge
-        (`bigram_nll_per_char`, a CharBigram fitted on the train split) included, so they
-        compare directly.
+        poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and
+        the bigram fluency judge (`bigram_nll_per_char`, a CharBigram fitted on the train
+        split) included, so they compare directly.
     """
     from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, generate
     from .prosody import rates

@@ -1,12 +1,23 @@
 """Shared fixtures: one torch thread, tiny models, small poem files."""
 
 import gzip
+import os
+import subprocess
+import sys
 from importlib import resources
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
+
+
+def torchrun(module: str, *args, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node 2 -m module args`: 2 CPU processes, 1 thread each."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
+    cmd += ["-m", module, *(str(a) for a in args)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def shipped_poems(

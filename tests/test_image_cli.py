@@ -23,6 +23,12 @@ def run(*args):
     return result
 
 
+def train(kind, data, steps, out, *extra):
+    """`poetvae image train` of a tiny model for `steps` steps."""
+    args = ["--model", kind, "--data", data, "--max-steps", steps, "--out", out]
+    return run("train", *args, *extra, *TINY)
+
+
 def one_line_error(result, code=1):
     assert result.exit_code == code, result.output
     lines = [line for line in result.output.strip().splitlines() if line.strip()]
@@ -36,18 +42,7 @@ def runs(data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     out = {}
     for kind in ("ae", "vae", "conv-vae", "cvae", "vqvae"):
-        result = run(
-            "train",
-            "--model",
-            kind,
-            "--data",
-            data_dir,
-            "--max-steps",
-            6,
-            "--out",
-            root / kind,
-            *TINY,
-        )
+        result = train(kind, data_dir, 6, root / kind)
         assert result.exit_code == 0, result.output
         out[kind] = root / kind
     return out
@@ -89,72 +84,21 @@ def test_train_sample_reconstruct_eval(runs, tmp_path, kind):
 
 def test_resume_continues_the_run(data_dir, tmp_path):
     out = tmp_path / "run"
-    assert (
-        run(
-            "train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out, *TINY
-        ).exit_code
-        == 0
-    )
-    again = run(
-        "train", "--model", "vae", "--data", data_dir, "--max-steps", 4, "--out", out, *TINY
-    )
+    assert train("vae", data_dir, 4, out).exit_code == 0
+    again = train("vae", data_dir, 4, out)
     assert "already holds a run" in one_line_error(again)
-    resumed = run(
-        "train",
-        "--model",
-        "vae",
-        "--data",
-        data_dir,
-        "--max-steps",
-        8,
-        "--out",
-        out,
-        "--resume",
-        *TINY,
-    )
+    resumed = train("vae", data_dir, 8, out, "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert checkpoint.read_meta(out)["step"] == 8
-    other = run(
-        "train",
-        "--model",
-        "cvae",
-        "--data",
-        data_dir,
-        "--max-steps",
-        9,
-        "--out",
-        out,
-        "--resume",
-        *TINY,
-    )
+    other = train("cvae", data_dir, 9, out, "--resume")
     assert "holds a vae run" in one_line_error(other)
 
 
 def test_manifold_grid_of_a_2d_latent(data_dir, runs, tmp_path):
     out = tmp_path / "run"
-    assert (
-        run(
-            "train",
-            "--model",
-            "vae",
-            "--data",
-            data_dir,
-            "--max-steps",
-            2,
-            "--out",
-            out,
-            "--latent-dim",
-            2,
-            *TINY,
-        ).exit_code
-        == 0
-    )
-    assert (
-        run(
-            "sample", "--checkpoint", out, "--manifold", "-n", 25, "--out", tmp_path / "m.png"
-        ).exit_code
-        == 0
-    )
+    assert train("vae", data_dir, 2, out, "--latent-dim", 2).exit_code == 0
+    sample = run("sample", "--checkpoint", out, "--manifold", "-n", 25, "--out", tmp_path / "m.png")
+    assert sample.exit_code == 0
     with Image.open(tmp_path / "m.png") as png:
         assert png.size == (5 * (SIDE + 2) + 2,) * 2
     bad = run("sample", "--checkpoint", runs["vae"], "--manifold", "--out", tmp_path / "x.png")

@@ -1,14 +1,11 @@
 """`torchrun --nproc_per_node 2` on `poetvae image train`: DDP on CPU with the gloo backend."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from poetvae.core import checkpoint
 from poetvae.image.models import load
+from tests.conftest import torchrun
 from tests.image_data import idx_folder
 
 torch.set_num_threads(1)
@@ -17,36 +14,9 @@ torch.set_num_threads(1)
 @pytest.mark.parametrize("kind", ["vae", "vqvae"])
 def test_two_process_training_writes_one_loadable_checkpoint(tmp_path, kind):
     data, out = idx_folder(tmp_path / "idx"), tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "poetvae.image.cli",
-        "train",
-        "--model",
-        kind,
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--max-steps",
-        "6",
-        "--eval-every",
-        "3",
-        "--batch-size",
-        "8",
-        "--preset",
-        "tiny",
-        "--device",
-        "cpu",
-        "--quiet",
-    ]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    tiny = "--max-steps 6 --eval-every 3 --batch-size 8 --preset tiny --device cpu --quiet"
+    args = ["train", "--model", kind, "--data", data, "--out", out, *tiny.split()]
+    done = torchrun("poetvae.image.cli", *args, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("done at step") == 1, done.stderr  # rank 0 alone reports
     assert sorted(p.name for p in out.iterdir()) == [checkpoint.CKPT, "metrics.jsonl"]

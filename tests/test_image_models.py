@@ -187,31 +187,16 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, kind):
         if step == 8:
             raise Killed
 
+    def fit_cut(model, **kw):
+        fit(
+            model, train, valid, cfg, tmp_path / "cut", CPU, meta=model.meta(), progress=False, **kw
+        )
+
     cut = tiny(kind)
     with pytest.raises(Killed):
-        fit(
-            cut,
-            train,
-            valid,
-            cfg,
-            tmp_path / "cut",
-            CPU,
-            meta=cut.meta(),
-            progress=False,
-            on_eval=kill,
-        )
+        fit_cut(cut, on_eval=kill)
     resumed = load(tmp_path / "cut").train()
-    fit(
-        resumed,
-        train,
-        valid,
-        cfg,
-        tmp_path / "cut",
-        CPU,
-        meta=resumed.meta(),
-        progress=False,
-        resume=True,
-    )
+    fit_cut(resumed, resume=True)
     for key, value in full.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
 

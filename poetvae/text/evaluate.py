@@ -124,8 +124,8 @@ class CharBigram:
         self.width = chars_per_line
         self.pairs: Counter[str] = Counter()
         for text in texts:
-            for line in self._lines(text):
-                self.pairs.update(a + b for a, b in zip(self.START + line, line, strict=False))
+            for i in range(0, len(text), self.width):
+                self.pairs.update(a + b for a, b in self._pairs(text[i : i + self.width]))
         self.unigrams: Counter[str] = Counter()
         self.context: Counter[str] = Counter()
         self.followers: Counter[str] = Counter()
@@ -136,8 +136,8 @@ class CharBigram:
         self.total = sum(self.unigrams.values())
         self.slots = len(self.unigrams) + 1
 
-    def _lines(self, text: str) -> list[str]:
-        return [text[i : i + self.width] for i in range(0, len(text), self.width)]
+    def _pairs(self, line: str) -> zip:
+        return zip(self.START + line, line, strict=False)  # (^, c1), (c1, c2), ...
 
     def logprob(self, a: str, b: str) -> float:
         """log P(b | a) in nats."""
@@ -152,7 +152,7 @@ class CharBigram:
         total, count = 0.0, 0
         for poem in poems:
             for line in poem:
-                for a, b in zip(self.START + line, line, strict=False):
+                for a, b in self._pairs(line):
                     total -= self.logprob(a, b)
                     count += 1
         return total / max(1, count)

@@ -17,11 +17,10 @@ DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pul
 DEFAULT_TOP_P = 0.9
 
 
-def bundled_model() -> Path:
-    """The pretrained default model shipped as package data."""
-    from importlib import resources
+def _bundled() -> Path:
+    from .text.bundled import bundled_model
 
-    return Path(str(resources.files("poetvae").joinpath("assets")))
+    return bundled_model()
 
 
 def one_line_errors(f):
@@ -143,7 +142,7 @@ def checkpoint_option(f):
 def _load(checkpoint, device):
     from .text.model import load
 
-    return load(checkpoint or bundled_model(), _device(device))
+    return load(checkpoint or _bundled(), _device(device))
 
 
 def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
@@ -395,7 +394,7 @@ def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, r
     from .text.corpus import Form, load_corpus
     from .text.evaluate import evaluate as run_eval
 
-    path = checkpoint or bundled_model()
+    path = checkpoint or _bundled()
     model = _load(path, device)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:

@@ -11,8 +11,8 @@ import time
 
 import torch
 
-from poetvae.cli import bundled_model
 from poetvae.text import prosody
+from poetvae.text.bundled import bundled_model
 from poetvae.text.compose import poem_nll, write
 from poetvae.text.corpus import format_poem, load_corpus
 from poetvae.text.evaluate import sample_stats

@@ -20,9 +20,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import plain_poetvae  # noqa: E402
 
-from poetvae.cli import bundled_model  # noqa: E402
 from poetvae.core.device import pick_device  # noqa: E402
 from poetvae.core.train import TrainConfig, fit  # noqa: E402
+from poetvae.text.bundled import bundled_model  # noqa: E402
 from poetvae.text.corpus import load_corpus  # noqa: E402
 from poetvae.text.generate import generate  # noqa: E402
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load  # noqa: E402

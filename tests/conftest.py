@@ -49,3 +49,35 @@ def tiny_run(tmp_path_factory, poem_file):
     cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
     train(str(poem_file), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_mask_predict_run(tmp_path_factory, poem_file, tiny_run):
+    """The tiny parallel run continued for a few steps as a mask-predict model (init_from)."""
+    return _continued(tmp_path_factory, poem_file, tiny_run, "mask-predict")
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_run(tmp_path_factory, poem_file, tiny_run):
+    """The tiny parallel run continued for a few steps with a causal decoder."""
+    return _continued(tmp_path_factory, poem_file, tiny_run, "causal")
+
+
+def _continued(tmp_path_factory, poem_file, start, decoder):
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    out = tmp_path_factory.mktemp("runs") / decoder
+    cfg = TrainConfig(max_steps=20, batch_size=32, warmup_steps=5, eval_every=20)
+    overrides = (f"decoder={decoder}",)
+    train(
+        str(poem_file),
+        out,
+        cfg,
+        pick_device("cpu"),
+        overrides=overrides,
+        init_from=start,
+        progress=False,
+    )
+    return out

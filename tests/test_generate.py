@@ -97,12 +97,12 @@ def test_rhyme_group_law_is_the_product_of_each_positions_mass():
     probs = torch.tensor([[0, 0, 0.5, 0.2, 0.3], [0, 0, 0.1, 0.1, 0.8]])  # positions 0 and 1
     logits = probs.clamp_min(1e-30).log().unsqueeze(0)  # (1, 2, 5)
     c = Constraints(rhymes=torch.tensor([[True, True]]), rhyme_groups=groups)
-    scores = _rhyme_group_scores(logits, c, 1.0)[0]
+    scores = _rhyme_group_scores(lambda pos: logits[:, pos], c, 1.0)[0]
     assert scores[ma].item() == pytest.approx(math.log(0.7 * 0.2), rel=1e-5)
     assert scores[you].item() == pytest.approx(math.log(0.3 * 0.8), rel=1e-5)
     assert scores.isinf().sum() == len(names) - 2
     fixed = Constraints(fixed={1: 4}, rhymes=c.rhymes, rhyme_groups=groups)  # 流 written at 1
-    scores = _rhyme_group_scores(logits, fixed, 1.0)[0]
+    scores = _rhyme_group_scores(lambda pos: logits[:, pos], fixed, 1.0)[0]
     assert torch.isfinite(scores).nonzero().flatten().tolist() == [you]
 
 

@@ -99,11 +99,17 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"corrupt {ckpt / CONFIG}: {e}") from None
 
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a checkpoint's weights into `model` (strict, cast to the model's dtype)."""
+def load_weights(model: nn.Module, path: str | Path, new: tuple[str, ...] = ()) -> nn.Module:
+    """Load a checkpoint's weights into `model` (strict, cast to the model's dtype).
+
+    Args:
+        new: names of parameters the model may have and the checkpoint lacks (they keep their
+            initial values), for continuing a run with a grown model.
+    """
     ckpt = resolve(path)
     try:
         missing, unexpected = load_model(model, str(ckpt / WEIGHTS), strict=False)
+        missing = [name for name in missing if name not in new]
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"corrupt weights in {ckpt}: {e}") from None
     except RuntimeError as e:  # shape mismatch

@@ -46,10 +46,10 @@ def score_split(
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        recon = model.recon_nll(model.decode(z), xb)  # (B,)
+        recon = model.recon_nll(model.logits(z, xb), xb)  # (B,)
         kl = gaussian_kl(mu, logvar).sum(-1)
         nll = iwae_nll(mu, logvar, lambda zs, xb=xb: model.log_px(zs, xb), iw_samples)
-        acc = (model.decode(mu).argmax(-1) == xb).float().mean(-1)
+        acc = (model.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
         )

@@ -20,13 +20,14 @@ import torch
 from torch import Tensor
 
 from .corpus import Form, chunk
-from .model import PoetVAE
+from .model import MASK, PoetVAE
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
 TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
 DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
 DEFAULT_TOP_P = 0.9
+MASK_PREDICT_STEPS = 4  # decoding passes of a mask-predict model by default
 
 
 def prior_draws(
@@ -66,6 +67,18 @@ class Constraints:
     rhyme_groups: Tensor | None = None
 
 
+def default_steps(model: PoetVAE) -> int:
+    """Decoding passes `generate` takes by default: MASK_PREDICT_STEPS for a mask-predict
+    decoder, else 1."""
+    return MASK_PREDICT_STEPS if model.cfg.decoder == "mask-predict" else 1
+
+
+def n_uniforms(model: PoetVAE, steps: int = 1, refine: int = 0) -> int:
+    """Uniforms one poem's decoding takes: L + 1 per pass (a character each, then the rhyme
+    group), `steps` passes per decoding, 1 + `refine` decodings."""
+    return (model.cfg.seq_len + 1) * steps * (1 + refine)
+
+
 @torch.no_grad()
 def decode_latents(
     model: PoetVAE,
@@ -75,8 +88,10 @@ def decode_latents(
     no_repeat: bool = True,
     u: Tensor | None = None,
     constraints: Constraints | None = None,
+    steps: int = 1,
 ) -> Tensor:
-    """Character ids for latents z, left to right, each position from its own distribution.
+    """Character ids for latents z, each position from its own distribution given z (and,
+    for the mask-predict and causal decoders, given the other characters).
 
     Args:
         model: a PoetVAE.
@@ -85,19 +100,30 @@ def decode_latents(
         top_p: sample only from the smallest set of characters holding this much probability.
         no_repeat: never repeat a character within a line (relaxed only where nothing else is
             allowed).
-        u: (B, L + 1) uniforms in [0, 1): one picks each sampled character (inverse CDF), the
-            last picks the rhyme group; fresh if None.
+        u: (B, steps * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
+            (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
+        steps: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
+            0 draws every position given z alone; pass t re-masks the L (steps - t) / steps
+            least confident characters and draws them again given z and the rest. The causal
+            decoder draws left to right in one pass; the parallel one takes steps = 1.
 
     Returns:
         (B, L) ids on the CPU.
 
     Raises:
-        ValueError: no character (or no rhyme group) satisfies the constraints.
+        ValueError: no character (or no rhyme group) satisfies the constraints, or steps > 1
+            for a decoder that cannot read a draft.
     """
     c = constraints or Constraints()
+    L = model.cfg.seq_len
+    if steps < 1 or (steps > 1 and model.cfg.decoder != "mask-predict"):
+        raise ValueError(
+            f"steps must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {steps}: "
+            "re-masking passes need a mask-predict model"
+        )
     if u is None:
-        u = torch.rand(z.shape[0], model.cfg.seq_len + 1)
+        u = torch.rand(z.shape[0], steps * (L + 1))
     if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
         return torch.cat(
             [
@@ -109,45 +135,58 @@ def decode_latents(
                     no_repeat,
                     u[i : i + CHUNK],
                     _rows(c, i, i + CHUNK),
+                    steps,
                 )
                 for i in range(0, z.shape[0], CHUNK)
             ]
         )
-    logits = model.decode(z.to(next(model.parameters()).device)).float().cpu()  # (B, L, V)
-    logits[..., [PAD_ID, UNK_ID]] = float("-inf")
-    B, L, V = logits.shape
-    n = model.cfg.chars_per_line
-    out = torch.empty(B, L, dtype=torch.long)
-    used = torch.zeros(B, V, dtype=torch.bool)
+    z = z.to(next(model.parameters()).device)
+    B, L, n = z.shape[0], model.cfg.seq_len, model.cfg.chars_per_line
+    V = model.cfg.vocab_size
     rhyme, at = c.rhyme_groups, c.rhymes
-    if rhyme is not None:
-        scores = _rhyme_group_scores(logits, c, temperature)  # (B, G)
-        if not torch.isfinite(scores).any(-1).all():
-            raise ValueError(
-                "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
-                "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
-            )
-        group = _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u[:, L])
-        off_group = ~rhyme[:, group].T  # (B, V): characters outside each poem's group
-    rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
-    for pos, idx in c.fixed.items() if rhyme is not None else ():
-        rhymed[at[:, pos], idx] = True
-    for pos in range(L):
-        if pos % n == 0:
-            used.zero_()
-        if pos in c.fixed:
-            ids = torch.full((B,), c.fixed[pos], dtype=torch.long)
-        else:
-            step = logits[:, pos]
+
+    def logits_of(draft: Tensor | None) -> Tensor:
+        logits = model.decode(z, None if draft is None else draft.to(z.device)).float().cpu()
+        logits[..., [PAD_ID, UNK_ID]] = float("-inf")
+        return logits  # (B, L, V)
+
+    def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
+        """One pass: draw the positions in `redo` (all free ones if None) into out, left to
+        right. logits_at(pos) -> (B, V) is read after the positions to its left are written
+        (the causal decoder needs them). With `joint`, every rhyme position's law is known up
+        front and the rhyme group is drawn over all of them; otherwise (causal) the first
+        rhyme position's own law picks it. Kept characters count for no-repeat and rhyme."""
+        out = out.clone()
+        keep = torch.zeros(B, L, dtype=torch.bool) if redo is None else ~redo
+        for pos, idx in c.fixed.items():
+            out[:, pos], keep[:, pos] = idx, True
+        rows = torch.arange(B)
+        used = torch.zeros(B, V, dtype=torch.bool)
+        rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
+        if rhyme is not None:
+            r, q = (keep & at).nonzero(as_tuple=True)
+            rhymed[r, out[r, q]] = True
+            if group is None and joint:
+                group = _choose_group(logits_at, c, temperature, u[:, L], None)
+        for pos in range(L):
+            if pos % n == 0:  # a new line: its kept characters are already used
+                used.zero_()
+                r, j = keep[:, pos : pos + n].nonzero(as_tuple=True)
+                used[r, out[r, pos + j]] = True
+            if keep[:, pos].all():
+                continue
+            step = logits_at(pos)
             rhyming = rhyme is not None and bool(at[:, pos].any())
+            if rhyming and group is None:
+                group = _choose_group(logits_at, c, temperature, u[:, L], pos)
             if c.allowed is not None or rhyming:
                 avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
                 banned = ~c.allowed[:, pos] if c.allowed is not None else torch.zeros_like(avoid)
                 if rhyming:
-                    banned |= off_group & at[:, pos : pos + 1]
+                    banned |= ~rhyme[:, group].T & at[:, pos : pos + 1]
                     avoid = avoid | (rhymed & at[:, pos : pos + 1])
                 step = step.masked_fill(banned, float("-inf"))
-                if not torch.isfinite(step).any(-1).all():
+                if not torch.isfinite(step[~keep[:, pos]]).any(-1).all():
                     raise ValueError(
                         f"no character satisfies the constraints at position {pos + 1}"
                     )
@@ -157,34 +196,82 @@ def decode_latents(
                 step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
             elif no_repeat:
                 step = step.masked_fill(used, float("-inf"))
-            ids = _pick(step, temperature, top_p, u[:, pos])
-        out[:, pos] = ids
-        used[torch.arange(B), ids] = True
-        if rhyme is not None:
-            rhymed[at[:, pos], ids[at[:, pos]]] = True
-    return out
+                step[keep[:, pos]] = 0.0  # kept rows: nothing drawn, keep them finite
+            ids = torch.where(keep[:, pos], out[:, pos], _pick(step, temperature, top_p, u[:, pos]))
+            out[:, pos] = ids
+            used[rows, ids] = True
+            if rhyme is not None:
+                rhymed[at[:, pos], ids[at[:, pos]]] = True
+        return out, group
+
+    if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
+        ids = torch.full((B, L), MASK, dtype=torch.long)
+        return draw(lambda pos: logits_of(ids)[:, pos], False, ids, u[:, : L + 1])[0]
+    free = torch.ones(L, dtype=torch.bool)
+    free[list(c.fixed)] = False
+    ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None
+    for t in range(steps):
+        redo = None
+        if t > 0:  # re-mask the least confident free positions
+            k = int(free.sum()) * (steps - t) // steps
+            if k == 0:
+                break
+            order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
+            redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
+        logits = logits_of(None if t == 0 else ids.masked_fill(redo, MASK))
+        ids, group = draw(
+            lambda pos, lg=logits: lg[:, pos],
+            True,
+            ids.clone(),
+            u[:, t * (L + 1) : (t + 1) * (L + 1)],
+            redo,
+            group,
+        )
+        p = logits.softmax(-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)  # (B, L)
+        conf = p if conf is None else torch.where(redo, p, conf)
+    return ids
 
 
-def _rhyme_group_scores(logits: Tensor, c: Constraints, temperature: float) -> Tensor:
+def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto: int | None):
+    """(B,) rhyme groups drawn with probability proportional to P(every rhyme position's own
+    draw lands in group g and is allowed), by uniforms u (the best group at temperature 0).
+
+    Raises:
+        ValueError: no group fits the fixed rhyme characters.
+    """
+    scores = _rhyme_group_scores(logits_at, c, temperature, upto)
+    if not torch.isfinite(scores).any(-1).all():
+        raise ValueError(
+            "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
+            "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
+        )
+    return _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
+
+
+def _rhyme_group_scores(
+    logits_at, c: Constraints, temperature: float, upto: int | None = None
+) -> Tensor:
     """(B, G) log P(every rhyme position's own draw lands in group g and is allowed).
 
-    Positions are independent given z, so this is a sum over rhyme positions of the log mass
-    that position's (tempered) distribution puts on the allowed characters of g; a fixed
-    rhyme character admits exactly its own groups.
+    logits_at(pos) -> (B, V). Positions are independent given z (and the kept characters), so
+    the log of that is a sum over rhyme positions of the log mass their (tempered) law puts on
+    the allowed characters of g; a fixed rhyme character admits exactly its own groups. With
+    `upto`, free positions right of it are left out (a causal decoder does not know their law
+    yet).
     """
     t = temperature if temperature > 0 else 1.0
     member = c.rhyme_groups.float()  # (V, G)
-    scores = torch.zeros(logits.shape[0], member.shape[1])
+    scores = torch.zeros(len(c.rhymes), member.shape[1])  # (B, G)
     for pos in c.rhymes.any(0).nonzero().flatten().tolist():
         rows = c.rhymes[:, pos]
         if pos in c.fixed:
             fits = c.rhyme_groups[c.fixed[pos]]  # (G,)
             scores[rows] += torch.where(fits, 0.0, float("-inf"))
-            continue
-        p = (logits[rows, pos] / t).softmax(-1)  # (R, V)
-        if c.allowed is not None:
-            p = p * c.allowed[rows, pos]
-        scores[rows] += (p @ member).log()
+        elif upto is None or pos <= upto:
+            p = (logits_at(pos)[rows] / t).softmax(-1)  # (R, V)
+            if c.allowed is not None:
+                p = p * c.allowed[rows, pos]
+            scores[rows] += (p @ member).log()
     return scores
 
 
@@ -260,19 +347,75 @@ def generate(
     no_repeat: bool = True,
     seed: int | None = None,
     rhyme: bool = True,
+    steps: int | None = None,
+    refine: int = 0,
 ) -> list[list[str]]:
     """Sample n poems from the prior p(z) = N(0, I).
 
     Args:
         rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
+        steps: decoding passes (see `decode_latents`); None = `default_steps(model)`.
+        refine: latent refinement rounds before the final decoding (see `refine_latents`).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len + 1, seed)
+    steps = default_steps(model) if steps is None else steps
+    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, steps, refine), seed)
     c = rhyme_constraints(model, n) if rhyme else None
-    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)
+    ids = decode(model, z, u, c, temperature, top_p, no_repeat, steps, refine)
     return to_poems(model, ids)
+
+
+def decode(
+    model: PoetVAE,
+    z: Tensor,
+    u: Tensor,
+    c: Constraints | None,
+    temperature: float,
+    top_p: float,
+    no_repeat: bool,
+    steps: int,
+    refine: int = 0,
+) -> Tensor:
+    """`refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
+
+    u: (B, n_uniforms(model, steps, refine)) uniforms, one slice per decoding.
+    """
+    if refine < 0:
+        raise ValueError(f"refine must be >= 0, got {refine}")
+    per = u.shape[1] // (1 + refine)
+    for r in range(refine):
+        z = refine_latents(
+            model, z, u[:, r * per : (r + 1) * per], c, temperature, top_p, no_repeat, steps
+        )
+    return decode_latents(model, z, temperature, top_p, no_repeat, u[:, refine * per :], c, steps)
+
+
+@torch.no_grad()
+def refine_latents(
+    model: PoetVAE,
+    z: Tensor,
+    u: Tensor,
+    c: Constraints | None,
+    temperature: float,
+    top_p: float,
+    no_repeat: bool,
+    steps: int,
+) -> Tensor:
+    """One round of latent refinement: z <- mu(decode(z)), the delta posterior of Shu et al.
+    (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with Deterministic
+    Inference". Decoding at the sampling settings (not argmax) keeps more variety.
+
+    Returns:
+        (B, Z) latents on the CPU.
+    """
+    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c, steps)
+    mus = [
+        model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
+        for part in ids.split(CHUNK)
+    ]
+    return torch.cat(mus)
 
 
 def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:

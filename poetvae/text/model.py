@@ -1,12 +1,22 @@
 """PoetVAE: the GCNN text VAE of the poetry robot.
 
 Encoder: character embedding + position embedding -> n_layers residual GatedConv1d blocks
-(Dauphin et al. 2017) -> mean and max pooling -> Linear to mu and logvar. Decoder (non-
-autoregressive): n_heads parallel MLP heads read z, each writing its slice of every position's
-features (diverse views of one z) -> position embedding -> n_dec_layers GatedConv1d blocks that
-let neighbouring positions agree -> one D -> V projection shared by all positions (tied to the
-input embedding), i.e. one softmax per character position. Loss: summed cross-entropy + KL
-(Kingma & Welling 2014), in nats per poem, with optional free bits (Kingma et al. 2016).
+(Dauphin et al. 2017) -> mean and max pooling -> Linear to mu and logvar. Decoder: n_heads
+parallel MLP heads read z, each writing its slice of every position's features (diverse views of
+one z) -> position embedding -> n_dec_layers GatedConv1d blocks that let neighbouring positions
+agree -> one D -> V projection shared by all positions (tied to the input embedding), i.e. one
+softmax per character position. Loss: summed cross-entropy + KL (Kingma & Welling 2014), in nats
+per poem, with optional free bits (Kingma et al. 2016).
+
+`decoder` picks what the decoder reads besides z:
+- "parallel": nothing; p(x | z) = prod_i p(x_i | z).
+- "mask-predict": also a draft of the poem in which some positions are masked (a conditional
+  masked language model, Ghazvininejad et al. 2019). With every position masked it is exactly
+  the parallel likelihood p(x | z) = prod_i p(x_i | z), on which the ELBO and IWAE bounds are
+  computed; training adds the cross-entropy of randomly masked positions given the rest, so
+  that decoding can re-predict its least confident characters in a few parallel passes.
+- "causal": the characters to the left, through causal convolutions (Yang et al. 2017);
+  p(x | z) = prod_i p(x_i | x_<i, z), decoded one position at a time.
 """
 
 from dataclasses import dataclass
@@ -25,6 +35,8 @@ from .vocab import FILENAME as VOCAB_FILE
 from .vocab import Vocab
 
 MODEL_TYPE = "poetvae"
+DECODERS = ("parallel", "mask-predict", "causal")
+MASK = -1  # a masked (unknown) position in a draft
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class PoetVAEConfig:
     kernel_size: int = 3
     dropout: float = 0.1
     free_bits: float = 0.5
+    decoder: str = "parallel"
 
     @property
     def seq_len(self) -> int:
@@ -78,6 +91,8 @@ class PoetVAE(nn.Module):
         super().__init__()
         if cfg.vocab_size < 3:
             raise ValueError("vocab_size must be set (>= 3)")
+        if cfg.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {cfg.decoder!r}")
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
         self.cfg, self.vocab = cfg, vocab
@@ -96,9 +111,20 @@ class PoetVAE(nn.Module):
             for _ in range(cfg.n_heads)
         )
         self.dec_pos = nn.Parameter(torch.zeros(L, D))
+        causal = cfg.decoder == "causal"
         self.decoder = nn.Sequential(
-            *[GatedConv1d(D, cfg.kernel_size, cfg.dropout) for _ in range(cfg.n_dec_layers)]
+            *[
+                GatedConv1d(D, cfg.kernel_size, cfg.dropout, causal=causal)
+                for _ in range(cfg.n_dec_layers)
+            ]
         )
+        if cfg.decoder != "parallel":
+            # zero-initialised: a fresh draft path leaves the parallel decoder's function intact,
+            # so a trained parallel model can be continued as a mask-predict one
+            self.mask_embed = nn.Parameter(torch.zeros(D))
+            self.draft_in = nn.Linear(D, D)
+            nn.init.zeros_(self.draft_in.weight)
+            nn.init.zeros_(self.draft_in.bias)
         self.out_norm = nn.LayerNorm(D)
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         nn.init.normal_(self.embed.weight, std=0.02)
@@ -112,12 +138,44 @@ class PoetVAE(nn.Module):
         mu, logvar = self.to_latent(self.enc_norm(pooled)).chunk(2, dim=-1)
         return mu, logvar
 
-    def decode(self, z: Tensor) -> Tensor:
-        """(B, Z) latents -> (B, L, V) logits, one distribution per character position."""
+    def decode(self, z: Tensor, draft: Tensor | None = None) -> Tensor:
+        """(B, Z) latents -> (B, L, V) logits, one distribution per character position.
+
+        Args:
+            z: (B, Z) latents.
+            draft: (B, L) ids with MASK where unknown, read by the mask-predict decoder (all
+                positions) and the causal one (positions left of each); None = all masked.
+                Ignored by the parallel decoder.
+        """
+        return self._project(self._features(z, draft))
+
+    def _features(self, z: Tensor, draft: Tensor | None) -> Tensor:
         B, L = z.shape[0], self.cfg.seq_len
         h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
-        h = self.out_norm(self.decoder(F.gelu(h) + self.dec_pos))
-        return F.linear(h, self.embed.weight, self.out_bias)  # (B, L, V), tied to the embedding
+        h = F.gelu(h) + self.dec_pos
+        if self.cfg.decoder != "parallel":
+            if draft is None:
+                h = h + self.mask_embed
+            else:
+                known = (draft != MASK).unsqueeze(-1)  # (B, L, 1)
+                e = torch.where(
+                    known, self.draft_in(self.embed(draft.clamp(min=0))), self.mask_embed
+                )
+                if self.cfg.decoder == "causal":  # position i reads x_{i-1}; position 0 a start
+                    e = torch.cat([self.mask_embed.expand(B, 1, -1), e[:, :-1]], dim=1)
+                h = h + e
+        return self.out_norm(self.decoder(h))  # (B, L, D)
+
+    def _project(self, h: Tensor) -> Tensor:
+        return F.linear(h, self.embed.weight, self.out_bias)  # (..., V), tied to the embedding
+
+    def logits(self, z: Tensor, x: Tensor) -> Tensor:
+        """(B, L, V) logits of p(x | z) for (B, Z) latents and (B, L) poems: one pass.
+
+        The parallel and mask-predict decoders see no characters (every position masked); the
+        causal one reads each position's left context from x (teacher forcing).
+        """
+        return self.decode(z, x if self.cfg.decoder == "causal" else None)
 
     def recon_nll(self, logits: Tensor, x: Tensor) -> Tensor:
         """Summed per-position cross-entropy, (B, L, V) logits and (B, L) ids -> (B,) nats."""
@@ -127,18 +185,20 @@ class PoetVAE(nn.Module):
     def log_px(self, z: Tensor, x: Tensor) -> Tensor:
         """log p(x | z) in nats for (C, B, Z) latents and (B, L) poems -> (C, B)."""
         c, b, _ = z.shape
-        return -self.recon_nll(self.decode(z.reshape(c * b, -1)), x.repeat(c, 1)).view(c, b)
+        xs = x.repeat(c, 1)
+        return -self.recon_nll(self.logits(z.reshape(c * b, -1), xs), xs).view(c, b)
 
     def forward(self, batch: tuple[Tensor, ...], beta: float = 1.0) -> Output:
         """Negative ELBO (beta-weighted, with free bits) averaged over the batch.
 
         parts: recon and kl (nats per poem, true KL without free bits), elbo (nats per poem),
-        ce (cross-entropy per character).
+        ce (cross-entropy per character); the mask-predict decoder adds cmlm, the cross-entropy
+        per masked character of a randomly masked draft (added to the loss per poem).
         """
         x = batch[0]
         mu, logvar = self.encode(x)
-        logits = self.decode(reparameterize(mu, logvar))
-        recon = self.recon_nll(logits, x)  # (B,)
+        z = reparameterize(mu, logvar)
+        recon = self.recon_nll(self.logits(z, x), x)  # (B,)
         kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
         kl = kl_dims.sum(1)
         if self.cfg.free_bits > 0:  # floor on each dimension's batch-mean KL
@@ -147,15 +207,30 @@ class PoetVAE(nn.Module):
             kl_term = kl
         loss = elbo(recon, kl_term, beta).mean()
         recon_m, kl_m = recon.mean().item(), kl.mean().item()
-        return Output(
-            loss,
-            {
-                "recon": recon_m,
-                "kl": kl_m,
-                "elbo": -(recon_m + kl_m),
-                "ce": recon_m / self.cfg.seq_len,
-            },
-        )
+        parts = {
+            "recon": recon_m,
+            "kl": kl_m,
+            "elbo": -(recon_m + kl_m),
+            "ce": recon_m / x.shape[1],
+        }
+        if self.cfg.decoder == "mask-predict":
+            cmlm, n_masked = self._masked_nll(z, x)
+            loss = loss + cmlm / len(x)
+            parts["cmlm"] = cmlm.item() / n_masked
+        return Output(loss, parts)
+
+    def _masked_nll(self, z: Tensor, x: Tensor) -> tuple[Tensor, int]:
+        """Summed cross-entropy of the masked positions of x given z and the rest of x.
+
+        As in Mask-Predict training, each poem masks k positions, k uniform in 1..L.
+        """
+        B, L = x.shape
+        k = torch.randint(1, L + 1, (B, 1), device=x.device)
+        rank = torch.rand(B, L, device=x.device).argsort(-1).argsort(-1)  # a random order
+        masked = rank < k  # (B, L), k positions per poem
+        h = self._features(z, x.masked_fill(masked, MASK))[masked]  # (M, D): masked ones only
+        nll = F.cross_entropy(self._project(h).float(), x[masked], reduction="sum")
+        return nll, int(masked.sum())
 
     def meta(self) -> dict:
         """config.json content for checkpoints."""

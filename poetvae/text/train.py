@@ -30,6 +30,7 @@ def train(
     epochs: float | None = None,
     resume: bool = False,
     progress: bool = True,
+    init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a PoetVAE on a corpus into run directory `out`.
 
@@ -43,6 +44,9 @@ def train(
         epochs: train this many passes over the train split instead of max_steps.
         resume: continue the run in `out` (model config and vocabulary come from it).
         progress: show a progress bar.
+        init_from: start a new run from this checkpoint's weights, config and vocabulary
+            (`overrides` apply on top, e.g. decoder=mask-predict to continue a parallel model
+            with a draft path; a fresh optimizer, step 0).
 
     Returns:
         fit()'s summary plus "corpus" (its one-line summary) and "out".
@@ -59,14 +63,24 @@ def train(
         if (out / checkpoint.CKPT).exists():
             raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
         seed_everything(train_cfg.seed)
-        vocab = Vocab.train(corpus.splits["train"])
-        cfg = PoetVAEConfig.preset(
-            preset,
-            vocab_size=len(vocab),
-            n_lines=corpus.form.n_lines,
-            chars_per_line=corpus.form.chars_per_line,
-        )
-        model = PoetVAE(apply_overrides(cfg, overrides), vocab).to(device)
+        if init_from is not None:
+            start = load(init_from)
+            cfg, vocab = start.cfg, start.vocab
+            if Form(cfg.n_lines, cfg.chars_per_line) != corpus.form:
+                raise ValueError(f"{init_from} was trained on another form than {corpus.form}")
+        else:
+            vocab = Vocab.train(corpus.splits["train"])
+            cfg = PoetVAEConfig.preset(
+                preset,
+                vocab_size=len(vocab),
+                n_lines=corpus.form.n_lines,
+                chars_per_line=corpus.form.chars_per_line,
+            )
+        model = PoetVAE(apply_overrides(cfg, overrides), vocab)
+        if init_from is not None:
+            grown = tuple(k for k in model.state_dict() if k not in start.state_dict())
+            checkpoint.load_weights(model, init_from, new=grown)
+        model = model.to(device)
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
     if epochs is not None:

@@ -1,0 +1,89 @@
+"""The three decoders: what each reads, exact likelihoods, and decoding under constraints."""
+
+import pytest
+import torch
+
+from poetvae.core import checkpoint
+from poetvae.core.config import apply_overrides
+from poetvae.text import prosody
+from poetvae.text.compose import write
+from poetvae.text.generate import decode_latents, generate, prior_draws, rhyme_constraints
+from poetvae.text.model import MASK, PoetVAE, load
+
+
+def _poems(model, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(2, model.cfg.vocab_size, (n, model.cfg.seq_len), generator=g)
+
+
+def test_mask_predict_likelihood_reads_no_characters_and_continues_the_parallel_model(tiny_run):
+    parallel = load(tiny_run)
+    cfg = apply_overrides(parallel.cfg, ["decoder=mask-predict"])
+    grown = PoetVAE(cfg, parallel.vocab)
+    new = tuple(k for k in grown.state_dict() if k not in parallel.state_dict())
+    assert set(new) == {"mask_embed", "draft_in.weight", "draft_in.bias"}
+    checkpoint.load_weights(grown, tiny_run, new=new).eval()
+    z = torch.randn(3, cfg.latent_dim)
+    x1, x2 = _poems(grown, 3, 0), _poems(grown, 3, 1)
+    # p(x | z) = prod_i p(x_i | z): the fully masked pass, whatever x is
+    assert torch.equal(grown.logits(z, x1), grown.logits(z, x2))
+    # a fresh draft path leaves the parallel model's function intact, even for a full draft
+    assert torch.allclose(grown.decode(z), parallel.decode(z), atol=1e-6)
+    assert torch.allclose(grown.decode(z, x1), parallel.decode(z), atol=1e-6)
+
+
+def test_mask_predict_reads_the_draft_after_training(tiny_mask_predict_run):
+    model = load(tiny_mask_predict_run)
+    assert model.cfg.decoder == "mask-predict"
+    z = torch.randn(2, model.cfg.latent_dim)
+    x = _poems(model, 2, 0)
+    draft = x.clone()
+    draft[:, 3] = MASK
+    assert not torch.allclose(model.decode(z, draft), model.decode(z))
+    assert "cmlm" in model((x,)).parts
+
+
+def test_causal_decoder_reads_only_the_characters_to_the_left(tiny_causal_run):
+    model = load(tiny_causal_run)
+    z = torch.randn(2, model.cfg.latent_dim)
+    x = _poems(model, 2, 0)
+    y = x.clone()
+    y[:, 7] = (x[:, 7] + 1) % model.cfg.vocab_size
+    a, b = model.logits(z, x), model.logits(z, y)
+    assert torch.equal(a[:, :8], b[:, :8])  # positions up to 7 do not see x_7
+    assert not torch.allclose(a[:, 8:], b[:, 8:])
+
+
+@pytest.mark.parametrize("run", ["tiny_mask_predict_run", "tiny_causal_run"])
+def test_decoding_keeps_form_no_repeats_rhyme_and_per_poem_seeds(run, request):
+    model = load(request.getfixturevalue(run))
+    poems = generate(model, 12, 1.0, seed=5)
+    assert poems[:3] == generate(model, 3, 1.0, seed=5)
+    for poem in poems:
+        assert [len(line) for line in poem] == [model.cfg.chars_per_line] * model.cfg.n_lines
+        assert all(len(set(line)) == len(line) for line in poem)
+        assert prosody.check(poem)["rhyme"]
+        assert poem[1][-1] != poem[3][-1]
+
+
+def test_mask_predict_passes_keep_fixed_characters_and_change_only_what_they_remask(
+    tiny_mask_predict_run,
+):
+    model = load(tiny_mask_predict_run)
+    poems = write(model, 8, 1.0, seed=2, acrostic="春夏秋冬", steps=4, refine=1)
+    assert [[line[0] for line in p] for p in poems] == [list("春夏秋冬")] * 8
+    z, u = prior_draws(16, model.cfg.latent_dim, 2 * (model.cfg.seq_len + 1), seed=1)
+    c = rhyme_constraints(model, 16)
+    one = decode_latents(model, z, 1.0, u=u[:, : model.cfg.seq_len + 1], constraints=c)
+    two = decode_latents(model, z, 1.0, u=u, constraints=c, steps=2)
+    changed = (one != two).sum(1)
+    # pass 1 re-draws only the least confident half: the rest stays as pass 0 wrote it
+    assert changed.max() <= model.cfg.seq_len // 2
+    assert changed.sum() > 0
+
+
+def test_steps_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, tiny_causal_run):
+    with pytest.raises(ValueError, match="mask-predict"):
+        generate(load(tiny_run), 2, steps=3)
+    with pytest.raises(ValueError, match="causal"):
+        write(load(tiny_causal_run), 2, acrostic="春夏秋冬")

@@ -94,3 +94,29 @@ def test_bigram_judge_is_a_distribution_and_prefers_real_order():
     assert real < shuffled
     # "白" starts two of the six lines, "依" none
     assert judge.logprob("^", "白") > judge.logprob("^", "依")
+
+
+@pytest.mark.parametrize("form,width", [("wuyan", 5), ("qiyan", 7)])
+def test_outside_judge_is_fitted_on_song_lines_that_no_shipped_corpus_holds(form, width):
+    import gzip
+    from importlib import resources
+
+    from poetvae.text.evaluate import song_judge
+
+    folder = resources.files("poetvae.corpora")
+    with gzip.open(str(folder.joinpath("song-judge", f"{form}.txt.gz")), "rt") as f:
+        song = {line.strip() for line in f}
+    assert len(song) > 150_000 and {len(line) for line in song} == {width}
+    for shape in ("couplet", "quatrain"):
+        for split in ("train", "valid", "test"):
+            poems = shipped_poems(f"tang-{form}-{shape}", split, n=10**6)
+            text = [p.replace("，", "").replace("。", "") for p in poems]
+            lines = {t[i : i + width] for t in text for i in range(0, len(t), width)}
+            assert not song & lines, (shape, split)
+    judge = song_judge(width)
+    assert judge.width == width
+    real = [[t[i : i + width] for i in range(0, len(t), width)] for t in text[:200]]
+    backwards = [[line[::-1] for line in poem] for poem in real]
+    assert judge.nll_per_char(real) < judge.nll_per_char(backwards)
+    with pytest.raises(ValueError, match="6 characters"):
+        song_judge(6)

@@ -5,12 +5,16 @@ the importance-weighted NLL bound with K samples (Burda et al. 2016), active uni
 2016, Cov_x E_q[z] > 0.01), I(x; z) (Hoffman & Johnson 2016) and character accuracy of the
 reconstruction decoded by argmax from z = mu. On samples from the prior: novelty against the
 train split, distinct-1/2, the share of lines repeating a character, prosody, and fluency as
-judged by a model that is not the VAE (a character bigram model of the train split).
+judged by models that are not the VAE: character bigram models of the train split and, from
+outside the training text altogether, of Song-dynasty poems (corpora/song-judge).
 """
 
+import functools
+import gzip
 import math
 import random
 from collections import Counter
+from importlib import resources
 from typing import Any
 
 import torch
@@ -158,6 +162,22 @@ class CharBigram:
         return total / max(1, count)
 
 
+@functools.cache
+def song_judge(chars_per_line: int) -> CharBigram:
+    """The outside fluency judge: a CharBigram fitted on lines of Song-dynasty shi of this
+    length, text that no shipped corpus trains on (see corpora/song-judge/README.md).
+
+    Raises:
+        ValueError: no judge text for this line length (only 5 and 7 are shipped).
+    """
+    name = {5: "wuyan", 7: "qiyan"}.get(chars_per_line)
+    if name is None:
+        raise ValueError(f"no outside judge for lines of {chars_per_line} characters")
+    path = resources.files("poetvae.corpora").joinpath("song-judge", f"{name}.txt.gz")
+    with gzip.open(str(path), "rt", encoding="utf-8") as f:
+        return CharBigram([line.strip() for line in f], chars_per_line)
+
+
 def evaluate(
     model: PoetVAE,
     corpus,
@@ -169,6 +189,8 @@ def evaluate(
     temperature: float | None = None,
     top_p: float | None = None,
     rhyme: bool = True,
+    steps: int | None = None,
+    refine: int = 0,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -182,14 +204,16 @@ def evaluate(
         limit: score only `limit` poems of the split, drawn at random (seeded).
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
         rhyme: decode the samples with a shared rhyme group, as generate does by default.
+        steps, refine: decoding passes and latent refinement rounds, as in `generate`.
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
         poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and
-        the bigram fluency judge (`bigram_nll_per_char`, a CharBigram fitted on the train
-        split) included, so they compare directly.
+        the two fluency judges included (`bigram_nll_per_char`, a CharBigram fitted on the
+        train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
+        directly.
     """
-    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, generate
+    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_steps, generate
     from .prosody import rates
     from .train import encode_poems
 
@@ -202,11 +226,13 @@ def evaluate(
     train = set(corpus.splits.get("train", []))
     t = DEFAULT_TEMPERATURE if temperature is None else temperature
     p = DEFAULT_TOP_P if top_p is None else top_p
-    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme)
+    steps = default_steps(model) if steps is None else steps
+    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme, steps=steps, refine=refine)
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
     judge = CharBigram(corpus.splits.get("train", []), n)
+    outside = song_judge(n)
     return {
         "split": split,
         "data": data,
@@ -214,13 +240,17 @@ def evaluate(
             **sample_stats(samples, train),
             "prosody": rates(samples),
             "bigram_nll_per_char": judge.nll_per_char(samples),
+            "song_bigram_nll_per_char": outside.nll_per_char(samples),
             "temperature": t,
             "top_p": p,
             "rhyme": rhyme,
+            "steps": steps,
+            "refine": refine,
         },
         "reference": {
             **sample_stats(real, train),
             "prosody": rates(real),
             "bigram_nll_per_char": judge.nll_per_char(real),
+            "song_bigram_nll_per_char": outside.nll_per_char(real),
         },
     }

@@ -104,6 +104,9 @@ def test_tone_ids_mark_either_in_both():
     is_ping, is_ze = tone_ids(["天", "地", "看", "<pad>"])
     assert is_ping == [True, False, True, True]
     assert is_ze == [False, True, True, True]
+    is_ping, is_ze = tone_ids(["天", "地", "看", "<pad>"], unambiguous=True)
+    assert is_ping == [True, False, False, False]
+    assert is_ze == [False, True, False, False]
 
 
 @pytest.mark.parametrize(

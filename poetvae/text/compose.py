@@ -7,7 +7,8 @@ left-to-right generator struggles with are natural here:
   alternative (decode a prior z, overwrite) is kept for comparison (`search=False`).
 - strict tones: each poem picks the regulated 平仄 template that its z makes most likely (the
   template's probability mass under the independent per-position distributions), decoding is
-  restricted to characters of the template's tone, and the rhyme positions to one rhyme group.
+  restricted to characters of the template's tone under every reading (a heteronym such as 看
+  only where the tone is free), and the rhyme positions to one rhyme group.
 - rerank: draw K candidates per poem and keep the one with the best IWAE log-likelihood.
 - interpolation between two poems' posterior means, and reconstruction.
 """
@@ -134,7 +135,7 @@ def posterior_latents(
 
 @functools.cache
 def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, Tensor]:
-    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, known_only=True))
+    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, unambiguous=True))
     by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
     templates = prosody.valid_patterns(n_lines, n_chars)
     masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])

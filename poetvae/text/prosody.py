@@ -254,22 +254,24 @@ def rates(poems: Iterable[Sequence[str]]) -> dict[str, float | int | None]:
     return out
 
 
-def tone_ids(vocab_chars: Sequence[str], known_only: bool = False) -> tuple[list[bool], list[bool]]:
+def tone_ids(
+    vocab_chars: Sequence[str], unambiguous: bool = False
+) -> tuple[list[bool], list[bool]]:
     """Per-token tone masks for constrained decoding.
 
     Args:
         vocab_chars: the vocabulary's pieces in id order (length V).
-        known_only: leave out characters whose tone the table does not know (fewer than
-            MIN_COUNT annotations): a strict decoder should not satisfy a tone requirement
-            by choosing a character nobody annotated.
+        unambiguous: mark only characters of one known tone: leave out heteronyms (看 过 思 …)
+            and characters whose tone the table does not know (fewer than MIN_COUNT
+            annotations), so that a strict decoder meets a tone requirement under any reading.
 
     Returns:
-        (is_ping, is_ze), two lists of length V. A heteronym is True in both; so is an unknown
-        piece unless `known_only`, including pieces that are not characters (``<pad>``,
+        (is_ping, is_ze), two lists of length V. Unless `unambiguous`, a heteronym or an unknown
+        piece is True in both, including pieces that are not characters (``<pad>``,
         ``<unk>``), which a decoder should mask on its own.
     """
     classes = [_tone_class(c) for c in vocab_chars]
-    either = {"heteronym"} if known_only else {"heteronym", "unknown"}
+    either = set() if unambiguous else {"heteronym", "unknown"}
     return ([t == PING or t in either for t in classes], [t == ZE or t in either for t in classes])
 
 

@@ -1,0 +1,112 @@
+"""Decoding options of issue 8 side by side: every (model, decoding) row scored on the same
+figures against real test poems drawn at random with the same seed. Prints JSON (and a Markdown
+table with --markdown).
+
+Figures per row: fluency under the two outside judges (character bigram models of the train
+split and of Song-dynasty lines, nats per character), variety (distinct characters,
+distinct-2, lines with a repeated character), lines copied from the train split, prosody (all
+rules; rhyme) and decoding speed (poems per second, at --threads).
+
+Usage:
+  python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
+      --model mask-predict=runs/mp-wuyan --rows parallel:steps=1 parallel:refine=1 \\
+      mask-predict:steps=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
+A row is MODEL:key=value,...; keys: steps, refine, temperature, top_p, rhyme (0/1).
+"""
+
+import argparse
+import json
+import random
+import time
+
+import torch
+
+from poetvae.text import prosody
+from poetvae.text.corpus import load_corpus
+from poetvae.text.evaluate import CharBigram, sample_stats, song_judge
+from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_steps, generate
+from poetvae.text.model import load
+
+CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
+
+
+def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
+    stats = sample_stats(poems, train)
+    rates = prosody.rates(poems)
+    return {
+        "bigram_nll_per_char": round(judges["train"].nll_per_char(poems), 3),
+        "song_bigram_nll_per_char": round(judges["song"].nll_per_char(poems), 3),
+        "distinct_chars": stats["distinct_chars"],
+        "distinct_2": round(stats["distinct_2"], 3),
+        "repeat_line_share": round(stats["repeat_line_share"], 4),
+        "copied_lines": round(1 - stats["novel_lines"], 4),
+        "prosody_all": round(rates["all"], 3),
+        "rhyme": round(rates["rhyme"], 3),
+    }
+
+
+def parse_row(text: str) -> tuple[str, dict]:
+    name, _, rest = text.partition(":")
+    kwargs = {}
+    for item in filter(None, rest.split(",")):
+        key, value = item.split("=")
+        kwargs[key] = bool(int(value)) if key == "rhyme" else type_of(key)(value)
+    return name, kwargs
+
+
+def type_of(key: str):
+    return float if key in ("temperature", "top_p") else int
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--model", action="append", required=True, metavar="NAME=DIR")
+    ap.add_argument("--rows", nargs="+", required=True)
+    ap.add_argument("-n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    models = {k: load(v) for k, v in (m.split("=", 1) for m in args.model)}
+    width = next(iter(models.values())).cfg.chars_per_line
+    corpus = load_corpus(CORPUS[width], splits=("train", "test"))
+    train = set(corpus.splits["train"])
+    judges = {"train": CharBigram(corpus.splits["train"], width), "song": song_judge(width)}
+    real = random.Random(args.seed).sample(corpus.splits["test"], args.n)
+    real = [[t[i : i + width] for i in range(0, len(t), width)] for t in real]
+    rows = [{"row": "real test poems", **figures(real, train, judges)}]
+    for spec in args.rows:
+        name, kwargs = parse_row(spec)
+        model = models[name]
+        kwargs.setdefault("steps", default_steps(model))
+        t = kwargs.pop("temperature", DEFAULT_TEMPERATURE)
+        p = kwargs.pop("top_p", DEFAULT_TOP_P)
+        start = time.perf_counter()
+        poems = generate(model, args.n, t, p, seed=args.seed, **kwargs)
+        speed = args.n / (time.perf_counter() - start)
+        rows.append(
+            {
+                "row": spec,
+                "decoder": model.cfg.decoder,
+                "temperature": t,
+                "top_p": p,
+                **kwargs,
+                **figures(poems, train, judges),
+                "poems_per_s": round(speed, 1),
+                "examples": ["，".join(poem) + "。" for poem in poems[:3]],
+            }
+        )
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    out = {"n": args.n, "seed": args.seed, "threads": args.threads, "rows": rows}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    if args.markdown:
+        keys = [k for k in rows[0] if k != "row"] + ["poems_per_s"]
+        print("| row | " + " | ".join(keys) + " |")
+        print("|---" * (len(keys) + 1) + "|")
+        for r in rows:
+            print(f"| {r['row']} | " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()

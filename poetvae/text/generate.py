@@ -104,7 +104,7 @@ def decode_latents(
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
         steps: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
-            0 draws every position given z alone; pass t re-masks the L (steps - t) / steps
+            0 draws every free position given z and the fixed characters; pass t re-masks the L (steps - t) / steps
             least confident characters and draws them again given z and the rest. The causal
             decoder draws left to right in one pass; the parallel one takes steps = 1.
 
@@ -210,6 +210,8 @@ def decode_latents(
     free = torch.ones(L, dtype=torch.bool)
     free[list(c.fixed)] = False
     ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None
+    for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on
+        ids[:, pos] = idx
     for t in range(steps):
         redo = None
         if t > 0:  # re-mask the least confident free positions
@@ -218,7 +220,7 @@ def decode_latents(
                 break
             order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
             redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
-        logits = logits_of(None if t == 0 else ids.masked_fill(redo, MASK))
+        logits = logits_of(ids if redo is None else ids.masked_fill(redo, MASK))
         ids, group = draw(
             lambda pos, lg=logits: lg[:, pos],
             True,

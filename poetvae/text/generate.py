@@ -104,9 +104,10 @@ def decode_latents(
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
         steps: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
-            0 draws every free position given z and the fixed characters; pass t re-masks the L (steps - t) / steps
-            least confident characters and draws them again given z and the rest. The causal
-            decoder draws left to right in one pass; the parallel one takes steps = 1.
+            0 draws every free position given z and the fixed characters; pass t re-masks the
+            L (steps - t) / steps least confident characters and draws them again given z and
+            the rest. The causal decoder draws left to right in one pass; the parallel one
+            takes steps = 1.
 
     Returns:
         (B, L) ids on the CPU.

@@ -19,8 +19,6 @@ def _checkpoints(ctx, param, values: tuple[str, ...]) -> dict[str, Path]:
         form, sep, path = item.partition("=")
         if not sep or form not in FORMS or not path:
             raise click.BadParameter(f"expected FORM=DIR with FORM one of {', '.join(FORMS)}")
-        if not Path(path).exists():
-            raise click.BadParameter(f"{path} does not exist")
         out[form] = Path(path)
     return out
 
@@ -65,6 +63,9 @@ def serve(host, port, checkpoints, max_poems, timeout, device):
     URL carries the options under the names of `poetvae generate`, e.g.
     /?acrostic=春夏秋冬&seed=1&n=4&tones=strict.
     """
+    for path in checkpoints.values():
+        if not path.exists():  # checked here, not while parsing, so a documented line parses
+            raise click.BadParameter(f"{path} does not exist", param_hint="--checkpoint")
     try:
         import uvicorn
 

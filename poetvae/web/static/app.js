@@ -106,7 +106,7 @@ function render(data) {
   if (tab === "write") data.poems.forEach((p) => out.append(renderPoem(p)));
   if (tab === "interpolate") data.poems.forEach((p) => out.append(renderPoem(p, { label: `t = ${p.t.toFixed(2)}` })));
   if (tab === "reconstruct") {
-    const share = `kept ${Math.round(100 * data.kept_share)} %`;
+    const share = `kept ${Math.round(100 * data.kept_share)} % (shaded: changed)`;
     out.append(renderPoem(data, { kept: data.kept, label: share }));
     if (data.unknown.length) out.append(el("p", { class: "note", text: `not in the vocabulary (read as <unk>): ${data.unknown.join("")}` }));
   }

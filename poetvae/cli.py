@@ -503,3 +503,7 @@ def corpus_show(name, n):
 from .image.cli import image  # noqa: E402  (module top imports only click)
 
 main.add_command(image)
+
+from .web.cli import serve  # noqa: E402  (imports only click; the web extra loads on use)
+
+main.add_command(serve)

@@ -1,9 +1,12 @@
 """Shared fixtures: one torch thread, tiny models, small poem files."""
 
+import contextlib
 import gzip
 import os
 import subprocess
 import sys
+import threading
+import time
 from importlib import resources
 
 import pytest
@@ -49,6 +52,63 @@ def tiny_run(tmp_path_factory, poem_file):
     cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
     train(str(poem_file), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_qiyan_run(tmp_path_factory):
+    """A tiny seven-character-quatrain (七言) model, trained as `tiny_run` is."""
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    path = tmp_path_factory.mktemp("corpus") / "qiyan.txt"
+    path.write_text("\n".join(shipped_poems("tang-qiyan-quatrain")) + "\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("runs") / "tiny-qiyan"
+    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
+    train(str(path), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
+    return out
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Run an ASGI app with uvicorn on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def studio(tiny_run, tiny_qiyan_run):
+    """The studio (`poetvae serve`) over tiny wuyan and qiyan models: its base URL."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    from poetvae.web.app import create_app
+
+    with serving(create_app({"wuyan": tiny_run, "qiyan": tiny_qiyan_run})) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def heads(tiny_run, tiny_qiyan_run) -> str:
+    """Four acrostic characters that both tiny models know."""
+    from poetvae.text.model import load
+
+    qiyan = load(tiny_qiyan_run).vocab
+    chars = [c for c in load(tiny_run).vocab.itos[2:] if len(c) == 1 and c in qiyan]
+    return "".join(chars[:4])
 
 
 @pytest.fixture(scope="session")

@@ -193,3 +193,14 @@ def test_shipped_rhyme_table_matches_pypinyin():
     stale = [c for c, groups in table.items() if groups != prosody.pinyin_rhyme_groups(c)]
     assert stale == []
     assert prosody.rhyme_groups("流") == {"尤"}
+
+
+def test_annotate_marks_tones_and_the_rhyme_positions():
+    a = prosody.annotate(JUE_JU)  # 柳 天 雪 船: 天 and 船 rhyme (寒); line 1 ends 仄
+    assert a["tones"] == [pattern(line) for line in JUE_JU]
+    assert a["rhyme_positions"] == [[1, 6], [3, 6]]
+    assert a["rhyme_groups"] == ["寒"]
+    assert a["rules"] == check(JUE_JU)
+    rhymed_first = prosody.annotate(["春风吹落花", "万里照天涯", "明月照高楼", "何人不忆家"])
+    assert rhymed_first["rhyme_positions"] == [[0, 4], [1, 4], [3, 4]]  # 首句入韵: 花 涯 家
+    assert prosody.annotate(THREE_LEVEL_TAIL)["rhyme_positions"] == [[1, 4]]

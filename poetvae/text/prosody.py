@@ -303,3 +303,37 @@ def valid_patterns(n_lines: int, chars_per_line: int) -> list[list[str]]:
             kinds += _NEXT_COUPLET[kinds[-1]]
         templates.append([line_types[k] for k in kinds])
     return templates
+
+
+def annotate(lines: Sequence[str]) -> dict:
+    """Tones and rhyme of one poem, for display (e.g. by `poetvae serve`'s page).
+
+    The rhyme positions are the ends of lines 2, 4, ..., and the end of line 1 where it is not
+    仄 and shares their rhyme group (首句入韵).
+
+    Args:
+        lines: the poem's lines, as accepted by ``check``.
+
+    Returns:
+        ``tones``: per line, a string of 平 / 仄 / 中 (中 = either: a heteronym or unknown);
+        ``rhyme_positions``: [line, character] pairs, 0-based; ``rhyme_groups``: the groups
+        shared by every rhyme position that has one, sorted (empty when they share none);
+        ``rules``: ``check(lines)``.
+
+    Raises:
+        ValueError: as ``check``.
+    """
+    rules = check(lines)
+    n = len(lines[0])
+    ends = [(i, n - 1) for i in range(1, len(lines), 2)]
+    known = [g for g in (rhyme_groups(lines[i][j]) for i, j in ends) if g]
+    shared = frozenset.intersection(*known) if known else frozenset()
+    first = lines[0][-1]
+    if shared & rhyme_groups(first) and tone(first) != ZE:
+        ends.insert(0, (0, n - 1))
+    return {
+        "tones": ["".join("中" if tone(c) == EITHER else tone(c) for c in line) for line in lines],
+        "rhyme_positions": [list(p) for p in ends],
+        "rhyme_groups": sorted(shared),
+        "rules": rules,
+    }

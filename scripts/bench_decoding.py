@@ -9,9 +9,9 @@ rules; rhyme) and decoding speed (poems per second, at --threads).
 
 Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
-      --model mask-predict=runs/mp-wuyan --rows parallel:steps=1 parallel:refine=1 \\
-      mask-predict:steps=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
-A row is MODEL:key=value,...; keys: steps, refine, temperature, top_p, rhyme (0/1).
+      --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
+      mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
+A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1).
 """
 
 import argparse
@@ -24,7 +24,7 @@ import torch
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
 from poetvae.text.evaluate import CharBigram, sample_stats, song_judge
-from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_steps, generate
+from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_passes, generate
 from poetvae.text.model import load
 
 CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
@@ -79,7 +79,7 @@ def main() -> None:
     for spec in args.rows:
         name, kwargs = parse_row(spec)
         model = models[name]
-        kwargs.setdefault("steps", default_steps(model))
+        kwargs.setdefault("passes", default_passes(model))
         t = kwargs.pop("temperature", DEFAULT_TEMPERATURE)
         p = kwargs.pop("top_p", DEFAULT_TOP_P)
         start = time.perf_counter()

@@ -70,20 +70,20 @@ def test_mask_predict_passes_keep_fixed_characters_and_change_only_what_they_rem
     tiny_mask_predict_run,
 ):
     model = load(tiny_mask_predict_run)
-    poems = write(model, 8, 1.0, seed=2, acrostic="春夏秋冬", steps=4, refine=1)
+    poems = write(model, 8, 1.0, seed=2, acrostic="春夏秋冬", passes=4, refine=1)
     assert [[line[0] for line in p] for p in poems] == [list("春夏秋冬")] * 8
     z, u = prior_draws(16, model.cfg.latent_dim, 2 * (model.cfg.seq_len + 1), seed=1)
     c = rhyme_constraints(model, 16)
     one = decode_latents(model, z, 1.0, u=u[:, : model.cfg.seq_len + 1], constraints=c)
-    two = decode_latents(model, z, 1.0, u=u, constraints=c, steps=2)
+    two = decode_latents(model, z, 1.0, u=u, constraints=c, passes=2)
     changed = (one != two).sum(1)
     # pass 1 re-draws only the least confident half: the rest stays as pass 0 wrote it
     assert changed.max() <= model.cfg.seq_len // 2
     assert changed.sum() > 0
 
 
-def test_steps_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, tiny_causal_run):
+def test_passes_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, tiny_causal_run):
     with pytest.raises(ValueError, match="mask-predict"):
-        generate(load(tiny_run), 2, steps=3)
+        generate(load(tiny_run), 2, passes=3)
     with pytest.raises(ValueError, match="causal"):
         write(load(tiny_causal_run), 2, acrostic="春夏秋冬")

@@ -27,7 +27,7 @@ from .generate import (
     _pick,
     decode,
     decode_latents,
-    default_steps,
+    default_passes,
     n_uniforms,
     prior_draws,
     rhyme_constraints,
@@ -200,7 +200,7 @@ def write(
     rerank: int = 1,
     search: bool = True,
     rhyme: bool = True,
-    steps: int | None = None,
+    passes: int | None = None,
     refine: int = 0,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
@@ -218,7 +218,7 @@ def write(
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
-        steps: decoding passes of a mask-predict model (see `decode_latents`); None = the
+        passes: decoding passes of a mask-predict model (see `decode_latents`); None = the
             model's default.
         refine: latent refinement rounds (see `generate.refine_latents`).
 
@@ -241,10 +241,10 @@ def write(
             "acrostic, pattern and strict tones need per-position laws given z: the causal "
             "decoder has none (use a parallel or mask-predict model)"
         )
-    steps = default_steps(model) if steps is None else steps
+    passes = default_passes(model) if passes is None else passes
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, n_uniforms(model, steps, refine), seed)
+    z, u = prior_draws(total, Z, n_uniforms(model, passes, refine), seed)
     if fixed and search:
         extra, pick_u = prior_draws(total, Z * CANDIDATES, 1, None if seed is None else ~seed)
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
@@ -253,7 +253,7 @@ def write(
         c = tone_constraints(model, z, fixed)
     else:
         c = rhyme_constraints(model, total, fixed) if rhyme else Constraints(fixed=fixed)
-    ids = decode(model, z, u, c, temperature, top_p, no_repeat, steps, refine)  # (n * rerank, L)
+    ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n
         best = torch.stack([poem_nll(model, group).argmin() for group in ids.split(rerank)])
@@ -279,7 +279,7 @@ def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
     """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, 0.0, no_repeat=False, steps=default_steps(model))
+    ids = decode_latents(model, mu, 0.0, no_repeat=False, passes=default_passes(model))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 
@@ -308,5 +308,5 @@ def interpolate(
             z = (torch.sin((1 - t) * omega) * mu_a + torch.sin(t * omega) * mu_b) / math.sin(omega)
     else:
         z = (1 - t) * mu_a + t * mu_b  # (S, Z)
-    ids = decode_latents(model, z, 0.0, no_repeat=no_repeat, steps=default_steps(model))
+    ids = decode_latents(model, z, 0.0, no_repeat=no_repeat, passes=default_passes(model))
     return to_poems(model, ids)

@@ -189,7 +189,7 @@ def evaluate(
     temperature: float | None = None,
     top_p: float | None = None,
     rhyme: bool = True,
-    steps: int | None = None,
+    passes: int | None = None,
     refine: int = 0,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
@@ -204,7 +204,7 @@ def evaluate(
         limit: score only `limit` poems of the split, drawn at random (seeded).
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
         rhyme: decode the samples with a shared rhyme group, as generate does by default.
-        steps, refine: decoding passes and latent refinement rounds, as in `generate`.
+        passes, refine: decoding passes and latent refinement rounds, as in `generate`.
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
@@ -213,7 +213,7 @@ def evaluate(
         train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
         directly.
     """
-    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_steps, generate
+    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_passes, generate
     from .prosody import rates
     from .train import encode_poems
 
@@ -226,8 +226,8 @@ def evaluate(
     train = set(corpus.splits.get("train", []))
     t = DEFAULT_TEMPERATURE if temperature is None else temperature
     p = DEFAULT_TOP_P if top_p is None else top_p
-    steps = default_steps(model) if steps is None else steps
-    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme, steps=steps, refine=refine)
+    passes = default_passes(model) if passes is None else passes
+    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme, passes=passes, refine=refine)
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
@@ -244,7 +244,7 @@ def evaluate(
             "temperature": t,
             "top_p": p,
             "rhyme": rhyme,
-            "steps": steps,
+            "passes": passes,
             "refine": refine,
         },
         "reference": {

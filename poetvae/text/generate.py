@@ -27,7 +27,7 @@ CHUNK = 256  # poems decoded at once
 TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
 DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
 DEFAULT_TOP_P = 0.9
-MASK_PREDICT_STEPS = 4  # decoding passes of a mask-predict model by default
+MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 
 
 def prior_draws(
@@ -67,16 +67,16 @@ class Constraints:
     rhyme_groups: Tensor | None = None
 
 
-def default_steps(model: PoetVAE) -> int:
-    """Decoding passes `generate` takes by default: MASK_PREDICT_STEPS for a mask-predict
+def default_passes(model: PoetVAE) -> int:
+    """Decoding passes `generate` takes by default: MASK_PREDICT_PASSES for a mask-predict
     decoder, else 1."""
-    return MASK_PREDICT_STEPS if model.cfg.decoder == "mask-predict" else 1
+    return MASK_PREDICT_PASSES if model.cfg.decoder == "mask-predict" else 1
 
 
-def n_uniforms(model: PoetVAE, steps: int = 1, refine: int = 0) -> int:
+def n_uniforms(model: PoetVAE, passes: int = 1, refine: int = 0) -> int:
     """Uniforms one poem's decoding takes: L + 1 per pass (a character each, then the rhyme
-    group), `steps` passes per decoding, 1 + `refine` decodings."""
-    return (model.cfg.seq_len + 1) * steps * (1 + refine)
+    group), `passes` passes per decoding, 1 + `refine` decodings."""
+    return (model.cfg.seq_len + 1) * passes * (1 + refine)
 
 
 @torch.no_grad()
@@ -88,7 +88,7 @@ def decode_latents(
     no_repeat: bool = True,
     u: Tensor | None = None,
     constraints: Constraints | None = None,
-    steps: int = 1,
+    passes: int = 1,
 ) -> Tensor:
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
@@ -100,31 +100,31 @@ def decode_latents(
         top_p: sample only from the smallest set of characters holding this much probability.
         no_repeat: never repeat a character within a line (relaxed only where nothing else is
             allowed).
-        u: (B, steps * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
+        u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
-        steps: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
+        passes: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
             0 draws every free position given z and the fixed characters; pass t re-masks the
-            L (steps - t) / steps least confident characters and draws them again given z and
+            L (passes - t) / passes least confident characters and draws them again given z and
             the rest. The causal decoder draws left to right in one pass; the parallel one
-            takes steps = 1.
+            takes 1 pass.
 
     Returns:
         (B, L) ids on the CPU.
 
     Raises:
-        ValueError: no character (or no rhyme group) satisfies the constraints, or steps > 1
+        ValueError: no character (or no rhyme group) satisfies the constraints, or passes > 1
             for a decoder that cannot read a draft.
     """
     c = constraints or Constraints()
     L = model.cfg.seq_len
-    if steps < 1 or (steps > 1 and model.cfg.decoder != "mask-predict"):
+    if passes < 1 or (passes > 1 and model.cfg.decoder != "mask-predict"):
         raise ValueError(
-            f"steps must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {steps}: "
+            f"passes must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {passes}: "
             "re-masking passes need a mask-predict model"
         )
     if u is None:
-        u = torch.rand(z.shape[0], steps * (L + 1))
+        u = torch.rand(z.shape[0], passes * (L + 1))
     if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
         return torch.cat(
             [
@@ -136,7 +136,7 @@ def decode_latents(
                     no_repeat,
                     u[i : i + CHUNK],
                     _rows(c, i, i + CHUNK),
-                    steps,
+                    passes,
                 )
                 for i in range(0, z.shape[0], CHUNK)
             ]
@@ -213,10 +213,10 @@ def decode_latents(
     ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None
     for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on
         ids[:, pos] = idx
-    for t in range(steps):
+    for t in range(passes):
         redo = None
         if t > 0:  # re-mask the least confident free positions
-            k = int(free.sum()) * (steps - t) // steps
+            k = int(free.sum()) * (passes - t) // passes
             if k == 0:
                 break
             order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
@@ -350,23 +350,23 @@ def generate(
     no_repeat: bool = True,
     seed: int | None = None,
     rhyme: bool = True,
-    steps: int | None = None,
+    passes: int | None = None,
     refine: int = 0,
 ) -> list[list[str]]:
     """Sample n poems from the prior p(z) = N(0, I).
 
     Args:
         rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
-        steps: decoding passes (see `decode_latents`); None = `default_steps(model)`.
+        passes: decoding passes (see `decode_latents`); None = `default_passes(model)`.
         refine: latent refinement rounds before the final decoding (see `refine_latents`).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    steps = default_steps(model) if steps is None else steps
-    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, steps, refine), seed)
+    passes = default_passes(model) if passes is None else passes
+    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, passes, refine), seed)
     c = rhyme_constraints(model, n) if rhyme else None
-    ids = decode(model, z, u, c, temperature, top_p, no_repeat, steps, refine)
+    ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
     return to_poems(model, ids)
 
 
@@ -378,21 +378,21 @@ def decode(
     temperature: float,
     top_p: float,
     no_repeat: bool,
-    steps: int,
+    passes: int,
     refine: int = 0,
 ) -> Tensor:
     """`refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
 
-    u: (B, n_uniforms(model, steps, refine)) uniforms, one slice per decoding.
+    u: (B, n_uniforms(model, passes, refine)) uniforms, one slice per decoding.
     """
     if refine < 0:
         raise ValueError(f"refine must be >= 0, got {refine}")
     per = u.shape[1] // (1 + refine)
     for r in range(refine):
         z = refine_latents(
-            model, z, u[:, r * per : (r + 1) * per], c, temperature, top_p, no_repeat, steps
+            model, z, u[:, r * per : (r + 1) * per], c, temperature, top_p, no_repeat, passes
         )
-    return decode_latents(model, z, temperature, top_p, no_repeat, u[:, refine * per :], c, steps)
+    return decode_latents(model, z, temperature, top_p, no_repeat, u[:, refine * per :], c, passes)
 
 
 @torch.no_grad()
@@ -404,7 +404,7 @@ def refine_latents(
     temperature: float,
     top_p: float,
     no_repeat: bool,
-    steps: int,
+    passes: int,
 ) -> Tensor:
     """One round of latent refinement: z <- mu(decode(z)), the delta posterior of Shu et al.
     (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with Deterministic
@@ -413,7 +413,7 @@ def refine_latents(
     Returns:
         (B, Z) latents on the CPU.
     """
-    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c, steps)
+    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c, passes)
     mus = [
         model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
         for part in ids.split(CHUNK)

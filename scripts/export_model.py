@@ -1,6 +1,6 @@
 """Export a trained run as a bundled model: float16 weights + config + vocabulary, no trainer state.
 
-Usage: python scripts/export_model.py RUN_DIR poetvae/assets/wuyan
+Usage: python scripts/export_model.py RUN_DIR poetvae/assets/<form>
 """
 
 import sys

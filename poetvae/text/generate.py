@@ -146,10 +146,10 @@ def decode_latents(
     V = model.cfg.vocab_size
     rhyme, at = c.rhyme_groups, c.rhymes
 
-    def logits_of(draft: Tensor | None) -> Tensor:
-        logits = model.decode(z, None if draft is None else draft.to(z.device)).float().cpu()
+    def logits_of(draft: Tensor, at: int | None = None) -> Tensor:
+        logits = model.decode(z, draft.to(z.device), at).float().cpu()
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
-        return logits  # (B, L, V)
+        return logits  # (B, L, V), or (B, V) at one position
 
     def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
         """One pass: draw the positions in `redo` (all free ones if None) into out, left to
@@ -207,7 +207,7 @@ def decode_latents(
 
     if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
         ids = torch.full((B, L), MASK, dtype=torch.long)
-        return draw(lambda pos: logits_of(ids)[:, pos], False, ids, u[:, : L + 1])[0]
+        return draw(lambda pos: logits_of(ids, pos), False, ids, u[:, : L + 1])[0]
     free = torch.ones(L, dtype=torch.bool)
     free[list(c.fixed)] = False
     ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None

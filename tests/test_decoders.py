@@ -21,15 +21,15 @@ def test_mask_predict_likelihood_reads_no_characters_and_continues_the_parallel_
     cfg = apply_overrides(parallel.cfg, ["decoder=mask-predict"])
     grown = PoetVAE(cfg, parallel.vocab)
     new = tuple(k for k in grown.state_dict() if k not in parallel.state_dict())
-    assert set(new) == {"mask_embed", "draft_in.weight", "draft_in.bias"}
+    assert {name.split(".")[0] for name in new} == {"mask_embed", "draft_norm", "draft_in"}
     checkpoint.load_weights(grown, tiny_run, new=new).eval()
     z = torch.randn(3, cfg.latent_dim)
     x1, x2 = _poems(grown, 3, 0), _poems(grown, 3, 1)
     # p(x | z) = prod_i p(x_i | z): the fully masked pass, whatever x is
     assert torch.equal(grown.logits(z, x1), grown.logits(z, x2))
-    # a fresh draft path leaves the parallel model's function intact, even for a full draft
+    # a fresh draft path leaves the parallel model's likelihood intact
     assert torch.allclose(grown.decode(z), parallel.decode(z), atol=1e-6)
-    assert torch.allclose(grown.decode(z, x1), parallel.decode(z), atol=1e-6)
+    assert not torch.allclose(grown.decode(z, x1), parallel.decode(z), atol=1e-3)
 
 
 def test_mask_predict_reads_the_draft_after_training(tiny_mask_predict_run):

@@ -120,12 +120,13 @@ class PoetVAE(nn.Module):
             ]
         )
         if cfg.decoder != "parallel":
-            # zero-initialised: a fresh draft path leaves the parallel decoder's function intact,
-            # so a trained parallel model can be continued as a mask-predict one
+            # a zero mask embedding leaves a fully masked pass as the parallel decoder computes
+            # it, so a trained parallel model can be continued as a mask-predict one
             self.mask_embed = nn.Parameter(torch.zeros(D))
+            # normalised: the tied embedding's rows are small beside the heads' features (norm
+            # about 1.6 against 30 in the base model), and the draft must not be drowned
+            self.draft_norm = nn.LayerNorm(D)
             self.draft_in = nn.Linear(D, D)
-            nn.init.zeros_(self.draft_in.weight)
-            nn.init.zeros_(self.draft_in.bias)
         self.out_norm = nn.LayerNorm(D)
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         nn.init.normal_(self.embed.weight, std=0.02)
@@ -161,9 +162,8 @@ class PoetVAE(nn.Module):
                 h = h + self.mask_embed
             else:
                 known = (draft != MASK).unsqueeze(-1)  # (B, L, 1)
-                e = torch.where(
-                    known, self.draft_in(self.embed(draft.clamp(min=0))), self.mask_embed
-                )
+                e = self.draft_in(self.draft_norm(self.embed(draft.clamp(min=0))))  # (B, L, D)
+                e = torch.where(known, e, self.mask_embed)
                 if self.cfg.decoder == "causal":  # position i reads x_{i-1}; position 0 a start
                     e = torch.cat([self.mask_embed.expand(B, 1, -1), e[:, :-1]], dim=1)
                 h = h + e

@@ -1,6 +1,42 @@
-"""Click options and read-outs shared by several commands, defined once."""
+"""What every command shares, defined once: option decorators, device resolution and one-line
+errors.
+
+Only click is imported at module level, so `poetvae --help` stays instant.
+"""
+
+import functools
 
 import click
+
+
+def one_line_errors(f):
+    """Turn the library's expected failures into a click error: one line, non-zero exit."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from .core.checkpoint import CheckpointError
+
+        try:
+            return f(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (CheckpointError, ValueError, OSError, RuntimeError) as e:
+            raise click.ClickException(
+                str(e).strip().splitlines()[0] if str(e) else repr(e)
+            ) from None
+
+    return wrapper
+
+
+def resolve_device(name: str):
+    """`--device NAME` -> torch.device, or a usage error naming the option."""
+    from .core.device import pick_device
+
+    try:
+        return pick_device(name)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--device") from None
+
 
 device = click.option(
     "--device",

@@ -285,3 +285,30 @@ def test_write_to_order_commands(tiny_run):
         ["interpolate", poem, poem, "--steps", 1],
     ):
         assert_one_line_error(run(*bad, "--checkpoint", tiny_run))
+
+
+def test_help_imports_no_torch_and_generate_no_datasets(tiny_run):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    helped = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "poetvae", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert helped.returncode == 0 and "Commands:" in helped.stdout
+    imported = {line.split("|")[-1].strip() for line in helped.stderr.splitlines()}
+    assert not {m for m in imported if m.split(".")[0] in ("torch", "datasets")}
+    code = (
+        "import sys; from poetvae.cli import main\n"
+        f"main(['generate', '-n', '2', '--checkpoint', {str(tiny_run)!r}], standalone_mode=False)\n"
+        "assert 'torch' in sys.modules and 'datasets' not in sys.modules"
+    )
+    generated = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert generated.returncode == 0, generated.stderr

@@ -9,27 +9,7 @@ from pathlib import Path
 import click
 
 from .. import options
-
-
-def _shared():
-    from .. import cli
-
-    return cli.one_line_errors, cli._device
-
-
-def one_line_errors(f):
-    """poetvae.cli.one_line_errors, looked up when the command runs (no import cycle)."""
-    import functools
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        return _shared()[0](f)(*args, **kwargs)
-
-    return wrapper
-
-
-def _device(name: str):
-    return _shared()[1](name)
+from ..options import one_line_errors, resolve_device
 
 
 @click.group()
@@ -110,7 +90,7 @@ def train(
     from .train import check_run_dir
     from .train import train as train_image
 
-    dev = _device(device)
+    dev = resolve_device(device)
     flags = [f"latent_dim={latent_dim}"] if latent_dim is not None else []
     flags += [f"likelihood={likelihood}"] if likelihood is not None else []
     flags += ["binarize=true"] if binarize else []
@@ -186,7 +166,7 @@ def sample(checkpoint, n, label, manifold, seed, device, out):
     from .grid import sample_figure, save_grid
     from .models import load
 
-    model = load(checkpoint, _device(device))
+    model = load(checkpoint, resolve_device(device))
     if seed is not None:
         seed_everything(seed)
     images, n_cols = sample_figure(model, n, label, manifold)
@@ -238,7 +218,7 @@ def reconstruct(checkpoint, data, n, seed, device, out):
     from .grid import save_grid
     from .models import load, reconstruct
 
-    dev = _device(device)
+    dev = resolve_device(device)
     model = load(checkpoint, dev)
     x, y = _test_split(checkpoint, data, n)
     if (model.cfg.height, model.cfg.width) != tuple(x.shape[1:]):
@@ -287,7 +267,7 @@ def evaluate(checkpoint, data, iw_samples, limit, batch_size, seed, fmt, device)
     from .evaluate import evaluate as run_eval
     from .models import load
 
-    dev = _device(device)
+    dev = resolve_device(device)
     model = load(checkpoint, dev)
     test = _test_split(checkpoint, data, limit)
     metrics = run_eval(model, test, dev, iw_samples, batch_size, seed)

@@ -312,3 +312,21 @@ def test_help_imports_no_torch_and_generate_no_datasets(tiny_run):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True
     )
     assert generated.returncode == 0, generated.stderr
+
+
+@pytest.mark.parametrize("command", ["generate", "reconstruct", "interpolate", "eval"])
+def test_form_picks_a_bundled_model_and_clashes_with_checkpoint(command, tiny_run):
+    poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
+    args = {"reconstruct": [poem], "interpolate": [poem, poem]}.get(command, [])
+    qiyan = run(command, *args, "--form", "qiyan")
+    assert_one_line_error(qiyan)
+    assert qiyan.exit_code == 1 and "no bundled qiyan model in this install" in qiyan.output
+    both = run(command, *args, "--form", "wuyan", "--checkpoint", tiny_run)
+    assert_one_line_error(both)
+    assert both.exit_code == 2 and "--form" in both.output and "--checkpoint" in both.output
+
+
+def test_form_wuyan_is_the_default_bundled_model():
+    assert run("generate", "-n", 2, "--seed", 3, "--form", "wuyan").output == (
+        run("generate", "-n", 2, "--seed", 3).output
+    )

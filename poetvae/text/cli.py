@@ -13,15 +13,10 @@ import click
 
 from .. import options
 from ..options import one_line_errors, resolve_device
+from .bundled import DEFAULT_FORM, FORMS
 
 DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pulls in torch)
 DEFAULT_TOP_P = 0.9
-
-
-def _bundled() -> Path:
-    from .bundled import bundled_model
-
-    return bundled_model()
 
 
 @click.command()
@@ -97,19 +92,40 @@ def train(
     options.say_trained(result)
 
 
-def checkpoint_option(f):
-    return click.option(
+model_options = options.apply(
+    click.option(
         "--checkpoint",
         type=click.Path(),
         default=None,
-        help="Run directory or checkpoint folder [default: the bundled model].",
-    )(f)
+        help="Run directory or checkpoint folder [default: the bundled model of --form].",
+    ),
+    click.option(
+        "--form",
+        type=click.Choice(list(FORMS)),
+        default=None,
+        help=f"Bundled model to use without --checkpoint: "
+        f"{', '.join(f'{k} = {v}' for k, v in FORMS.items())} [default: {DEFAULT_FORM}]. "
+        "A checkpoint has its own form, so --form with --checkpoint is a usage error.",
+    ),
+)
+"""Which model a command loads: --checkpoint, or the bundled model of --form."""
 
 
-def _load(checkpoint, device):
+def _model_path(checkpoint: str | None, form: str | None) -> str | Path:
+    """The run directory to load: --checkpoint, else the bundled model of --form."""
+    from .bundled import bundled_model
+
+    if checkpoint is not None and form is not None:
+        raise click.UsageError(
+            "--form picks a bundled model and --checkpoint has its own form: give one of them"
+        )
+    return checkpoint if checkpoint is not None else bundled_model(form or DEFAULT_FORM)
+
+
+def _load(path, device):
     from .model import load
 
-    return load(checkpoint or _bundled(), resolve_device(device))
+    return load(path, resolve_device(device))
 
 
 def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
@@ -130,7 +146,7 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
 
 
 @click.command()
-@checkpoint_option
+@model_options
 @click.option("-n", "n", type=int, default=5, show_default=True, help="Number of poems.")
 @options.seed
 @click.option(
@@ -189,6 +205,7 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
 @one_line_errors
 def generate(
     checkpoint,
+    form,
     n,
     seed,
     temperature,
@@ -215,7 +232,7 @@ def generate(
         raise click.BadParameter("must be >= 0", param_hint="--temperature")
     if not 0 < top_p <= 1:
         raise click.BadParameter("must be in (0, 1]", param_hint="--top-p")
-    model = _load(checkpoint, device)
+    model = _load(_model_path(checkpoint, form), device)
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write
 
@@ -241,16 +258,16 @@ def generate(
 
 @click.command()
 @click.argument("poem")
-@checkpoint_option
+@model_options
 @options.output_format
 @options.device
 @one_line_errors
-def reconstruct(poem, checkpoint, fmt, device):
+def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
     from .compose import reconstruct as run
     from .corpus import format_poem, parse_poem
 
-    model = _load(checkpoint, device)
+    model = _load(_model_path(checkpoint, form), device)
     lines, kept = run(model, poem)
     if fmt == "json":
         click.echo(
@@ -281,7 +298,7 @@ def reconstruct(poem, checkpoint, fmt, device):
 @click.command()
 @click.argument("poem_a")
 @click.argument("poem_b")
-@checkpoint_option
+@model_options
 @click.option(
     "--steps",
     type=click.IntRange(min=2),
@@ -293,17 +310,17 @@ def reconstruct(poem, checkpoint, fmt, device):
 @options.output_format
 @options.device
 @one_line_errors
-def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
+def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     """Decode (argmax) along the latent path between the posterior means of two poems."""
     from .compose import interpolate as run
 
-    model = _load(checkpoint, device)
+    model = _load(_model_path(checkpoint, form), device)
     poems = run(model, poem_a, poem_b, steps, slerp)
     _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
 
 
 @click.command("eval")
-@checkpoint_option
+@model_options
 @click.option(
     "--corpus",
     "corpus_name",
@@ -351,7 +368,9 @@ def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
 @options.output_format
 @options.device
 @one_line_errors
-def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, rhyme, fmt, device):
+def evaluate(
+    checkpoint, form, corpus_name, split, iw_samples, samples, limit, seed, rhyme, fmt, device
+):
     """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
 
     Units are nats (per poem and per character). The same statistics are given for the real
@@ -361,7 +380,7 @@ def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, r
     from .corpus import Form, load_corpus
     from .evaluate import evaluate as run_eval
 
-    path = checkpoint or _bundled()
+    path = _model_path(checkpoint, form)
     model = _load(path, device)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:

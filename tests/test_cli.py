@@ -330,3 +330,30 @@ def test_form_wuyan_is_the_default_bundled_model():
     assert run("generate", "-n", 2, "--seed", 3, "--form", "wuyan").output == (
         run("generate", "-n", 2, "--seed", 3).output
     )
+
+
+def number_options():
+    for path, command in all_commands():
+        for param in command.params:
+            if isinstance(param.type, (click.FloatRange, click.types.FloatParamType)):
+                yield path, param
+
+
+@pytest.mark.parametrize(
+    "path,param", list(number_options()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_every_float_option_refuses_nan_and_inf(path, param, value):
+    from poetvae.options import Number
+
+    assert isinstance(param.type, Number), f"{path} {param.opts} takes a plain float"
+    result = run(*path, param.opts[0], value)  # converted first: the error comes before any other
+    assert result.exit_code == 2 and "not a finite number" in result.output, result.output
+
+
+def test_numeric_ranges_are_in_the_help_and_their_limits_in_the_error():
+    assert "0<x<=1" in run("generate", "--help").output
+    result = run("generate", "--rerank", 100_000)
+    assert result.exit_code == 2 and "1<=x<=100" in result.output
+    result = run("interpolate", "a", "b", "--steps", 10**6)
+    assert result.exit_code == 2 and "2<=x<=1000" in result.output

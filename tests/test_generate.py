@@ -110,3 +110,32 @@ def test_any_seed_works_including_none_huge_and_negative(tiny_run):
     model = load(tiny_run)
     for seed in (None, 2**70, -3):
         assert len(generate(model, 2, 0.8, 0.9, seed=seed)) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"temperature": float("nan")},
+        {"temperature": float("inf")},
+        {"temperature": -0.5},
+        {"top_p": float("nan")},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"n": -1},
+    ],
+)
+def test_library_entry_points_refuse_unusable_decoding(tiny_run, kwargs):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    for entry in (generate, write):
+        with pytest.raises(ValueError, match="temperature|top_p|number of poems"):
+            entry(model, **{"n": 2, **kwargs})
+
+
+def test_train_config_refuses_nan_and_nonsense():
+    from poetvae.core.train import TrainConfig
+
+    for bad in ({"lr": float("nan")}, {"beta": float("inf")}, {"lr": 0.0}, {"batch_size": 0}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)

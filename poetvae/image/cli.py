@@ -147,7 +147,9 @@ png_out = click.option(
     show_default=True,
     help="Number of images (cvae without --label: n // classes per label row).",
 )
-@click.option("--label", type=int, default=None, help="Class to draw (cvae only).")
+@click.option(
+    "--label", type=click.IntRange(min=0), default=None, help="Class to draw (cvae only)."
+)
 @click.option(
     "--manifold",
     is_flag=True,
@@ -241,7 +243,7 @@ def reconstruct(checkpoint, data, n, seed, device, out):
 @data_option
 @click.option(
     "--iw-samples",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=options.MAX_IW_SAMPLES),
     default=100,
     show_default=True,
     help="k for the IWAE bound on the test NLL (VAE/CVAE; 0 = skip).",
@@ -251,12 +253,12 @@ def reconstruct(checkpoint, data, n, seed, device, out):
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=options.MAX_BATCH),
     default=500,
     show_default=True,
     help="Test images scored at once (memory vs speed).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of posterior samples.")
+@options.seed_for("posterior samples")
 @options.output_format
 @options.device
 @one_line_errors

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .. import options
-from ..options import one_line_errors, resolve_device
+from ..options import Number, one_line_errors, resolve_device
 from .bundled import DEFAULT_FORM, FORMS
 
 DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pulls in torch)
@@ -147,18 +147,20 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
 
 @click.command()
 @model_options
-@click.option("-n", "n", type=int, default=5, show_default=True, help="Number of poems.")
+@click.option(
+    "-n", "n", type=click.IntRange(min=1), default=5, show_default=True, help="Number of poems."
+)
 @options.seed
 @click.option(
     "--temperature",
-    type=float,
+    type=Number(min=0, max=100),
     default=DEFAULT_TEMPERATURE,
     show_default=True,
     help="0 = argmax decoding; higher = more adventurous sampling.",
 )
 @click.option(
     "--top-p",
-    type=float,
+    type=Number(min=0, max=1, min_open=True),
     default=DEFAULT_TOP_P,
     show_default=True,
     help="Sample only from the characters holding this much probability (1 = all).",
@@ -194,7 +196,7 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
 )
 @click.option(
     "--rerank",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=options.MAX_RERANK),
     default=1,
     show_default=True,
     help="Draw K candidates per poem and keep the one the model scores best "
@@ -226,12 +228,6 @@ def generate(
     A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
     model's own choices at the rhyme positions are to land in it.
     """
-    if n <= 0:
-        raise click.BadParameter("must be a positive number of poems", param_hint="-n")
-    if temperature < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--temperature")
-    if not 0 < top_p <= 1:
-        raise click.BadParameter("must be in (0, 1]", param_hint="--top-p")
     model = _load(_model_path(checkpoint, form), device)
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write
@@ -301,7 +297,7 @@ def reconstruct(poem, checkpoint, form, fmt, device):
 @model_options
 @click.option(
     "--steps",
-    type=click.IntRange(min=2),
+    type=click.IntRange(min=2, max=options.MAX_STEPS_ALONG_PATH),
     default=8,
     show_default=True,
     help="Poems along the path, both ends included.",
@@ -337,14 +333,14 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
 )
 @click.option(
     "--iw-samples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=options.MAX_IW_SAMPLES),
     default=100,
     show_default=True,
     help="K importance samples for the IWAE NLL bound.",
 )
 @click.option(
     "--samples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=options.MAX_PRIOR_SAMPLES),
     default=1000,
     show_default=True,
     help="Poems drawn from the prior for novelty, variety and prosody.",
@@ -355,9 +351,7 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     default=None,
     help="Score only N poems of the split, drawn at random with --seed (faster).",
 )
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for latent noise and samples."
-)
+@options.seed_for("latent noise and samples")
 @click.option(
     "--rhyme/--no-rhyme",
     default=True,

@@ -24,6 +24,7 @@ from .corpus import Form, parse_poem, split_lines
 from .generate import (
     Constraints,
     _pick,
+    check_decoding,
     decode_latents,
     prior_draws,
     rhyme_constraints,
@@ -223,6 +224,7 @@ def write(
         raise ValueError(f"tones must be free or strict, got {tones!r}")
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
+    check_decoding(n, temperature, top_p)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},

@@ -13,6 +13,7 @@ of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
 """
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -243,6 +244,16 @@ def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Te
     return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
 
 
+def check_decoding(n: int, temperature: float, top_p: float) -> None:
+    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range."""
+    if n < 0:
+        raise ValueError(f"the number of poems must be >= 0, got {n}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+    if not 0 < top_p <= 1:  # also refuses nan
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+
 def _rows(c: Constraints, start: int, stop: int) -> Constraints:
     """The constraints of poems start..stop."""
 
@@ -269,6 +280,7 @@ def generate(
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
+    check_decoding(n, temperature, top_p)
     z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len + 1, seed)
     c = rhyme_constraints(model, n) if rhyme else None
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)

@@ -4,13 +4,42 @@ The command modules import only click at module level (torch and `datasets` load
 command), so `poetvae --help` is instant.
 """
 
+from contextlib import contextmanager
+
 import click
 
 from .image.cli import image
 from .text.cli import COMMANDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@contextmanager
+def _one_line_usage_errors():
+    """A usage error in one line, like every other error: the message and where help is."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # a bare group prints its help
+    except click.UsageError as e:
+        if e.ctx is None:
+            raise
+        raise click.UsageError(
+            f"{e.format_message().rstrip('.')} (see '{e.ctx.command_path} --help')"
+        ) from None
+
+
+class Root(click.Group):
+    """The root group; its usage errors, and those of every command under it, are one line."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="poetvae")
 def main():
     """poetvae: variational autoencoders that write classical Chinese poems (and images)."""

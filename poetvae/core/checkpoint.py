@@ -75,6 +75,23 @@ def save(
     return final
 
 
+def check_run_dir(run_dir: str | Path, resume: bool) -> dict[str, Any] | None:
+    """Fail early, before any data loads: a new run must not overwrite one, a resumed one must
+    exist.
+
+    Returns:
+        The meta of the run to resume, or None for a new run.
+
+    Raises:
+        ValueError / CheckpointError: with a one-line reason.
+    """
+    if resume:
+        return read_meta(run_dir)
+    if (Path(run_dir) / CKPT).exists():
+        raise ValueError(f"{run_dir} already holds a run: pass --resume, or choose another --out")
+    return None
+
+
 def resolve(path: str | Path) -> Path:
     """The checkpoint folder for a run directory or a checkpoint folder itself.
 

@@ -61,11 +61,17 @@ def train(
     """
     if epochs is not None and max_steps is not None:
         raise click.UsageError("give --epochs or --max-steps, not both")
+    from ..core.checkpoint import check_run_dir
+    from ..core.config import apply_overrides
     from ..core.train import TrainConfig
     from .corpus import load_corpus
+    from .model import PoetVAEConfig
     from .train import train as train_text
 
     dev = resolve_device(device)
+    out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
+    check_run_dir(out, resume)
+    apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
     cfg = TrainConfig(
@@ -77,7 +83,6 @@ def train(
         kl_warmup_steps=kl_warmup,
         eval_every=eval_every,
     )
-    out = out or str(Path("runs") / Path(loaded.name).stem)
     result = train_text(
         loaded,
         out,

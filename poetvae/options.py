@@ -34,7 +34,10 @@ class Number(click.FloatRange):
 
 
 def one_line_errors(f):
-    """Turn the library's expected failures into a click error: one line, non-zero exit."""
+    """Turn the library's expected failures into a click error: one line, non-zero exit.
+
+    A closed stdout (`| head`) is left to click, which ends quietly with exit status 1.
+    """
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -42,7 +45,7 @@ def one_line_errors(f):
 
         try:
             return f(*args, **kwargs)
-        except click.ClickException:
+        except (click.ClickException, BrokenPipeError):
             raise
         except (CheckpointError, ValueError, OSError, RuntimeError) as e:
             raise click.ClickException(

@@ -367,3 +367,34 @@ def test_usage_errors_are_one_line_with_a_pointer_to_help(args):
     result = run(*args)
     assert_one_line_error(result)
     assert result.exit_code == 2 and "--help'" in result.output
+
+
+def test_generate_streams_the_same_poems_whatever_n_and_format():
+    ten = run("generate", "-n", 10, "--seed", 1)
+    many = run("generate", "-n", 600, "--seed", 1)  # three chunks of 256
+    assert ten.exit_code == 0 and many.exit_code == 0
+    assert many.output.startswith(ten.output) and many.output.count("\n\n") == 599
+    as_json = json.loads(run("generate", "-n", 3, "--seed", 1, "--format", "json").output)
+    lines = run("generate", "-n", 3, "--seed", 1, "--format", "jsonl").output.splitlines()
+    assert [json.loads(line) for line in lines] == as_json
+    text = run("generate", "-n", 3, "--seed", 1, "--format", "json").output
+    assert text == json.dumps(as_json, ensure_ascii=False, indent=1) + "\n"
+
+
+def test_a_closed_pipe_ends_generate_at_once_without_a_traceback():
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    cmd = [sys.executable, "-m", "poetvae", "generate", "-n", "100000000", "--seed", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    start = time.monotonic()
+    proc.stdout.close()  # what `| head -1` does
+    _, err = proc.communicate(timeout=60)
+    assert first.decode().endswith("，\n")
+    assert proc.returncode == 1 and err == b""
+    assert time.monotonic() - start < 10  # at the next chunk at the latest, not after 10^8 poems

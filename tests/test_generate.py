@@ -139,3 +139,24 @@ def test_train_config_refuses_nan_and_nonsense():
     for bad in ({"lr": float("nan")}, {"beta": float("inf")}, {"lr": 0.0}, {"batch_size": 0}):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
+
+
+def test_a_stream_in_chunks_gives_the_poems_of_one_call(tiny_run):
+    from poetvae.text.compose import write
+    from poetvae.text.generate import stream
+
+    model = load(tiny_run)
+    whole = generate(model, 23, temperature=0.8, top_p=0.9, seed=4)
+    assert list(stream(generate, model, 23, seed=4, chunk=5, temperature=0.8, top_p=0.9)) == whole
+    heads = "".join(c for c in model.vocab.itos[2:] if len(c) == 1)[:4]
+    options = {"temperature": 0.8, "acrostic": heads, "tones": "strict", "rerank": 2}
+    whole = write(model, 7, seed=4, **options)
+    assert list(stream(write, model, 7, seed=4, chunk=6, **options)) == whole  # 3 poems a call
+
+
+def test_an_unseeded_stream_is_one_sequence(tiny_run):
+    from poetvae.text.generate import stream
+
+    model = load(tiny_run)
+    poems = list(stream(generate, model, 40, chunk=4, temperature=1.0))
+    assert len({"".join(p) for p in poems}) > 30  # chunks do not repeat each other's draws

@@ -7,6 +7,8 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 
 import json
 import math
+import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -133,27 +135,38 @@ def _load(path, device):
     return load(path, resolve_device(device))
 
 
-def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
+def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
+    """Print each poem as it comes: text, one JSON array (written element by element, the same
+    text as json.dumps(rows, indent=1)) or JSON Lines."""
     from .corpus import format_poem
 
-    if fmt == "json":
-        rows = [
-            {"poem": format_poem(p), "lines": p, **(extra[i] if extra else {})}
-            for i, p in enumerate(poems)
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
+    i = -1
     for i, lines in enumerate(poems):
-        marks = ["，" if j % 2 == 0 else "。" for j in range(len(lines))]
-        click.echo(
-            ("\n" if i else "") + "\n".join(a + b for a, b in zip(lines, marks, strict=True))
-        )
+        if fmt == "text":
+            marks = ["，" if j % 2 == 0 else "。" for j in range(len(lines))]
+            poem = "\n".join(a + b for a, b in zip(lines, marks, strict=True))
+            click.echo(("\n" if i else "") + poem)
+            continue
+        row = {"poem": format_poem(lines), "lines": lines, **(extra[i] if extra else {})}
+        if fmt == "jsonl":
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            element = textwrap.indent(json.dumps(row, ensure_ascii=False, indent=1), " ")
+            click.echo(("[\n" if i == 0 else ",\n") + element, nl=False)
+    if fmt == "json":
+        click.echo("\n]" if i >= 0 else "[]")
 
 
 @click.command()
 @model_options
 @click.option(
-    "-n", "n", type=click.IntRange(min=1), default=5, show_default=True, help="Number of poems."
+    "-n",
+    "n",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Number of poems; any number: they are made and printed 256 at a time, in memory that "
+    "does not grow with -n.",
 )
 @options.seed
 @click.option(
@@ -207,7 +220,15 @@ def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = Non
     help="Draw K candidates per poem and keep the one the model scores best "
     "(lowest IWAE NLL per character, 10 importance samples).",
 )
-@options.output_format
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="Readable text, one JSON array, or JSON Lines (one poem object per line). Each is "
+    "printed as the poems are made.",
+)
 @options.device
 @one_line_errors
 def generate(
@@ -234,26 +255,24 @@ def generate(
     model's own choices at the rhyme positions are to land in it.
     """
     model = _load(_model_path(checkpoint, form), device)
+    from .generate import generate as draw
+    from .generate import stream
+
+    constraints = {"rhyme": rhyme}
     if acrostic or pattern or tones != "free" or rerank > 1:
-        from .compose import write
+        from .compose import write as draw
 
-        poems = write(
-            model,
-            n,
-            temperature,
-            top_p,
-            not allow_repeats,
-            seed,
-            acrostic,
-            pattern,
-            tones,
-            rerank,
-            rhyme=rhyme,
-        )
-    else:
-        from .generate import generate as sample
-
-        poems = sample(model, n, temperature, top_p, not allow_repeats, seed, rhyme)
+        constraints.update(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
+    poems = stream(
+        draw,
+        model,
+        n,
+        seed,
+        temperature=temperature,
+        top_p=top_p,
+        no_repeat=not allow_repeats,
+        **constraints,
+    )
     _echo_poems(poems, fmt)
 
 

@@ -197,6 +197,7 @@ def write(
     rerank: int = 1,
     search: bool = True,
     rhyme: bool = True,
+    start: int = 0,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
 
@@ -213,6 +214,7 @@ def write(
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
+        start: index of the first poem within the seed's sequence (see `generate.stream`).
 
     Returns:
         n poems, each a list of lines.
@@ -231,9 +233,11 @@ def write(
     )
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, L + 1, seed)
+    z, u = prior_draws(total, Z, L + 1, seed, start * rerank)
     if fixed and search:
-        extra, pick_u = prior_draws(total, Z * CANDIDATES, 1, None if seed is None else ~seed)
+        extra, pick_u = prior_draws(
+            total, Z * CANDIDATES, 1, None if seed is None else ~seed, start * rerank
+        )
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
     if tones == "strict":

@@ -111,9 +111,12 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     """The config.json of a checkpoint."""
     ckpt = resolve(path)
     try:
-        return json.loads((ckpt / CONFIG).read_text())
+        meta = json.loads((ckpt / CONFIG).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"corrupt {ckpt / CONFIG}: {e}") from None
+    if not isinstance(meta, dict):  # valid JSON, but not a config
+        raise CheckpointError(f"corrupt {ckpt / CONFIG}: not a JSON object")
+    return meta
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:

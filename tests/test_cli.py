@@ -398,3 +398,12 @@ def test_a_closed_pipe_ends_generate_at_once_without_a_traceback():
     assert first.decode().endswith("，\n")
     assert proc.returncode == 1 and err == b""
     assert time.monotonic() - start < 10  # at the next chunk at the latest, not after 10^8 poems
+
+
+def test_a_corpus_too_small_for_a_valid_split_still_trains(tmp_path):
+    corpus = tmp_path / "two.txt"
+    corpus.write_text("白日\n黄河\n", encoding="utf-8")
+    args = ["--preset", "tiny", "--max-steps", 2, "--device", "cpu", "--quiet"]
+    result = run("train", "--corpus", corpus, "--out", tmp_path / "run", *args)
+    assert result.exit_code == 0, result.output
+    assert run("generate", "--checkpoint", tmp_path / "run", "-n", 2).exit_code == 0

@@ -160,3 +160,13 @@ def test_an_unseeded_stream_is_one_sequence(tiny_run):
     model = load(tiny_run)
     poems = list(stream(generate, model, 40, chunk=4, temperature=1.0))
     assert len({"".join(p) for p in poems}) > 30  # chunks do not repeat each other's draws
+
+
+def test_a_temperature_too_small_to_divide_by_decodes_by_argmax(tiny_run):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    for entry in (generate, write):
+        argmax = entry(model, 3, temperature=0.0, seed=2)
+        for tiny in (1e-300, 5e-324, 1e-9):
+            assert entry(model, 3, temperature=tiny, seed=2) == argmax

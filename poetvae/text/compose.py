@@ -226,7 +226,7 @@ def write(
         raise ValueError(f"tones must be free or strict, got {tones!r}")
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
-    check_decoding(n, temperature, top_p)
+    temperature = check_decoding(n, temperature, top_p)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},

@@ -29,6 +29,9 @@ CHUNK = 256  # poems decoded at once
 TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
 DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
 DEFAULT_TOP_P = 0.9
+# below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
+# is argmax anyway
+MIN_TEMPERATURE = 1e-6
 
 
 def fresh_seed() -> int:
@@ -251,14 +254,19 @@ def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Te
     return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
 
 
-def check_decoding(n: int, temperature: float, top_p: float) -> None:
-    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range."""
+def check_decoding(n: int, temperature: float, top_p: float) -> float:
+    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range.
+
+    Returns:
+        The temperature to decode with: 0 (argmax) for one below MIN_TEMPERATURE.
+    """
     if n < 0:
         raise ValueError(f"the number of poems must be >= 0, got {n}")
     if not (math.isfinite(temperature) and temperature >= 0):
         raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
     if not 0 < top_p <= 1:  # also refuses nan
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    return temperature if temperature >= MIN_TEMPERATURE else 0.0
 
 
 def _rows(c: Constraints, start: int, stop: int) -> Constraints:
@@ -289,7 +297,7 @@ def generate(
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    check_decoding(n, temperature, top_p)
+    temperature = check_decoding(n, temperature, top_p)
     z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len + 1, seed, start)
     c = rhyme_constraints(model, n) if rhyme else None
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)

@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from poetvae.core import hub
 from poetvae.image import data as image_data
 from poetvae.image.data import from_hf, load_images, to_unit
 from poetvae.image.idx import read_idx, read_split, write_idx
@@ -115,39 +116,44 @@ def test_an_unreachable_hub_fails_at_once_from_the_cache(tmp_path, monkeypatch):
 
     import datasets
 
+    from poetvae.text.corpus import CorpusError, load_corpus
+
     def no_network(*args, **kwargs):
         raise OSError("Network is unreachable")
 
     offline_during_call = []
 
-    def load_dataset(name):
+    def load_dataset(name, **kwargs):
         offline_during_call.append(datasets.config.HF_HUB_OFFLINE)
         raise ConnectionError(f"Couldn't reach '{name}' on the Hub (OfflineModeIsEnabled)")
 
     monkeypatch.setitem(image_data.DEBIAN, "fashion-mnist", tmp_path / "absent")
-    monkeypatch.setattr(image_data.socket, "create_connection", no_network)
+    monkeypatch.setattr(hub.socket, "create_connection", no_network)
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     start = time.monotonic()
     with pytest.raises(FileNotFoundError, match="cannot be reached") as err:
         load_images("fashion-mnist")
     assert time.monotonic() - start < 5 and "apt-get install" in str(err.value)
     assert offline_during_call == [True]  # the cache answers, no hub retries
+    with pytest.raises(CorpusError, match="cannot be reached"):  # a hub corpus, the same way
+        load_corpus("owner/poems")
+    assert offline_during_call == [True, True]
     assert datasets.config.HF_HUB_OFFLINE is not True or os.environ.get("HF_HUB_OFFLINE")
 
 
 def test_hub_reachable_honours_offline_mode_and_failed_connects(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        image_data.socket, "create_connection", lambda *a, **k: calls.append(a) or _Closable()
+        hub.socket, "create_connection", lambda *a, **k: calls.append(a) or _Closable()
     )
     monkeypatch.delenv("HTTPS_PROXY", raising=False)
     monkeypatch.delenv("https_proxy", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert not image_data.hub_reachable() and calls == []
+    assert not hub.hub_reachable() and calls == []
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.example:8443")
-    assert image_data.hub_reachable() and calls == [(("hub.example", 8443),)]
+    assert hub.hub_reachable() and calls == [(("hub.example", 8443),)]
 
 
 class _Closable:

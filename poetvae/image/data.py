@@ -4,17 +4,14 @@ Everything ends as uint8 tensors, (N, H, W) images and (N,) int64 labels, kept w
 training device; models scale pixels to [0, 1] per batch (4x less memory than float).
 """
 
-import os
-import socket
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import torch
 from torch import Tensor
 
+from ..core.hub import hub_offline, hub_reachable
 from .idx import read_split
 
 # Debian's `dataset-fashion-mnist` package installs the IDX files here
@@ -76,41 +73,6 @@ def _split_valid(train: Split) -> tuple[Split, Split]:
     return (train[0][:cut], train[1][:cut]), (train[0][cut:], train[1][cut:])
 
 
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """Whether the Hugging Face hub (or the HTTPS proxy) takes a TCP connection within `timeout`
-    seconds. Offline mode (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) counts as unreachable."""
-    if any(os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in _OFFLINE_VARS):
-        return False
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    url = urlparse(proxy or os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        port = url.port or (443 if url.scheme == "https" else 80)
-        socket.create_connection((url.hostname, port), timeout=timeout).close()
-    except (OSError, ValueError):  # refused, timed out, no DNS; or a malformed URL
-        return False
-    return True
-
-
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-
-
-@contextmanager
-def _hub_offline(offline: bool):
-    """Put `datasets` in offline mode for one call: the cache answers, with no retries."""
-    import datasets
-    import huggingface_hub.constants
-
-    flags = [(datasets.config, "HF_HUB_OFFLINE"), (huggingface_hub.constants, "HF_HUB_OFFLINE")]
-    saved = [getattr(module, name) for module, name in flags]
-    try:
-        for (module, name), value in zip(flags, saved, strict=True):
-            setattr(module, name, value or offline)
-        yield
-    finally:
-        for (module, name), value in zip(flags, saved, strict=True):
-            setattr(module, name, value)
-
-
 def _from_hub(name: str) -> tuple[Split, Split]:
     # without a connection `datasets` retries for about 25 s before failing: probe first, and
     # go to the cache at once when the hub cannot be reached
@@ -118,7 +80,7 @@ def _from_hub(name: str) -> tuple[Split, Split]:
     try:
         import datasets
 
-        with _hub_offline(not reachable):
+        with hub_offline(not reachable):
             loaded = datasets.load_dataset(HUB[name])
         return from_hf(loaded["train"]), from_hf(loaded["test"])
     except Exception as e:  # no network, no cache, hub errors: all end in the same advice

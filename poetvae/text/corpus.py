@@ -123,7 +123,10 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if "/" not in source:
         names = ", ".join(sorted(index))
         raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
-    return _from_dataset(source, _load_texts(source, None), splits)
+    from ..core.hub import hub_reachable
+
+    offline = not hub_reachable()  # fail at once, or load the cached copy, without the hub
+    return _from_dataset(source, _load_texts(source, None, offline), splits)
 
 
 def _check_utf8(path: Path) -> None:
@@ -155,21 +158,26 @@ def _from_dataset(name: str, texts: dict[str, list[str]], splits: tuple[str, ...
     return _parse(name, _hash_split([t for v in texts.values() for t in v], splits), None)
 
 
-def _load_texts(builder: str, files: dict[str, str] | None) -> dict[str, list[str]]:
+def _load_texts(
+    builder: str, files: dict[str, str] | None, offline: bool = False
+) -> dict[str, list[str]]:
     import datasets  # heavy: only here, never on the generate path
+
+    from ..core.hub import hub_offline
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # our error says it in one line
     try:
-        ds = datasets.load_dataset(builder, data_files=files)
+        with hub_offline(offline):
+            ds = datasets.load_dataset(builder, data_files=files)
     except Exception as e:  # datasets raises many types for unreadable data
         if isinstance(e, datasets.exceptions.DatasetGenerationError) and e.__cause__ is not None:
             e = e.__cause__  # "An error occurred while generating the dataset" says nothing
         what = f"data set {builder}" if files is None else f"file {', '.join(files.values())}"
-        raise CorpusError(
-            f"cannot load corpus {what}: "
-            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
-        ) from None
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if offline:
+            reason = "the Hugging Face hub cannot be reached and it is not cached"
+        raise CorpusError(f"cannot load corpus {what}: {reason}") from None
     renamed = {"validation": "valid"}
     return {renamed.get(split, split): [_poem_text(row) for row in d] for split, d in ds.items()}
 

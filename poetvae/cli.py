@@ -12,9 +12,14 @@ from .image.cli import image
 from .text.cli import COMMANDS
 
 
+def _one_line(text: str) -> str:
+    # a value typed with a line break (an argument '\n') must not break the error line
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 @contextmanager
-def _one_line_usage_errors():
-    """A usage error in one line, like every other error: the message and where help is."""
+def _one_line_errors():
+    """Every error in one line: a usage error gives its message and where help is."""
     try:
         yield
     except click.exceptions.NoArgsIsHelpError:
@@ -22,20 +27,22 @@ def _one_line_usage_errors():
     except click.UsageError as e:
         if e.ctx is None:
             raise
-        raise click.UsageError(
-            f"{e.format_message().rstrip('.')} (see '{e.ctx.command_path} --help')"
-        ) from None
+        message = _one_line(e.format_message().rstrip("."))
+        raise click.UsageError(f"{message} (see '{e.ctx.command_path} --help')") from None
+    except click.ClickException as e:
+        e.message = _one_line(e.message.strip())
+        raise
 
 
 class Root(click.Group):
-    """The root group; its usage errors, and those of every command under it, are one line."""
+    """The root group; its errors, and those of every command under it, are one line."""
 
     def make_context(self, *args, **kwargs):
-        with _one_line_usage_errors():
+        with _one_line_errors():
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx):
-        with _one_line_usage_errors():
+        with _one_line_errors():
             return super().invoke(ctx)
 
 

@@ -11,10 +11,12 @@ import click
 from .image.cli import image
 from .text.cli import COMMANDS
 
+_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
+
 
 def _one_line(text: str) -> str:
-    # a value typed with a line break (an argument '\n') must not break the error line
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    # a value typed with a line break (an argument '\n' or '\f') must not break the error line
+    return "".join(c.encode("unicode_escape").decode() if c in _BREAKS else c for c in text)
 
 
 @contextmanager

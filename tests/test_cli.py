@@ -368,6 +368,7 @@ def test_numeric_ranges_are_in_the_help_and_their_limits_in_the_error():
         ["image", "sample"],
         ["eval", "-n", 2],
         ["reconstruct", "", "\n"],  # found by the fuzz suite: the line break broke the line
+        ["reconstruct", "", "\f"],  # and so did a form feed
     ],
 )
 def test_usage_errors_are_one_line_with_a_pointer_to_help(args):

@@ -37,7 +37,7 @@ floats = st.one_of(
 )
 small_counts = st.one_of(
     st.integers(min_value=-3, max_value=4).map(str),
-    st.sampled_from(["0", "-0", "1e3", "", "two", str(2**64)]),
+    st.sampled_from(["0", "-0", "1e3", "", "two"]),
 )
 seeds = st.one_of(
     st.integers().map(str), st.integers(-(2**70), 2**70).map(str), st.text(max_size=3)
@@ -92,7 +92,8 @@ generate_options = st.one_of(
     st.tuples(st.just("--temperature"), floats),
     st.tuples(st.just("--top-p"), floats),
     st.tuples(st.just("--seed"), seeds),
-    st.tuples(st.just("--rerank"), st.one_of(small_counts, st.just("100000"))),
+    # -n has no upper bound (it streams, as `yes` does), so only the bounded counts get huge ones
+    st.tuples(st.just("--rerank"), st.one_of(small_counts, st.sampled_from(["101", str(2**64)]))),
     st.tuples(st.just("--tones"), st.sampled_from(["free", "strict", "loose", ""])),
     st.tuples(st.just("--acrostic"), poem_text),
     st.tuples(st.just("--pattern"), poem_text),

@@ -170,3 +170,12 @@ def test_a_temperature_too_small_to_divide_by_decodes_by_argmax(tiny_run):
         argmax = entry(model, 3, temperature=0.0, seed=2)
         for tiny in (1e-300, 5e-324, 1e-9):
             assert entry(model, 3, temperature=tiny, seed=2) == argmax
+
+
+def test_no_poems_is_an_empty_list(tiny_run):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    assert generate(model, 0) == [] and write(model, 0, rerank=3, tones="strict") == []
+    with pytest.raises(ValueError, match="acrostic"):
+        write(model, 0, acrostic="x")

@@ -231,6 +231,8 @@ def write(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},
     )
+    if n == 0:  # after the checks: a bad acrostic is an error even for no poems
+        return []
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
     z, u = prior_draws(total, Z, L + 1, seed, start * rerank)

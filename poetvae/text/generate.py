@@ -298,6 +298,8 @@ def generate(
         n poems, each a list of lines (characters only, no punctuation).
     """
     temperature = check_decoding(n, temperature, top_p)
+    if n == 0:
+        return []
     z, u = prior_draws(n, model.cfg.latent_dim, model.cfg.seq_len + 1, seed, start)
     c = rhyme_constraints(model, n) if rhyme else None
     ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c)

@@ -1,509 +1,59 @@
-"""The `poetvae` command line: a thin click shell over the library.
+"""The `poetvae` command: the root click group, adding each package's commands.
 
-Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is instant and
-`generate` never imports `datasets`. Library errors become one line on stderr and exit 1.
+The command modules import only click at module level (torch and `datasets` load inside each
+command), so `poetvae --help` is instant.
 """
 
-import functools
-import json
-import math
-from pathlib import Path
+from contextlib import contextmanager
 
 import click
 
-from . import options
+from .image.cli import image
+from .text.cli import COMMANDS
+from .web.cli import serve  # imports only click; the web extra loads when serve runs
 
-DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pulls in torch)
-DEFAULT_TOP_P = 0.9
-
-
-def _bundled() -> Path:
-    from .text.bundled import bundled_model
-
-    return bundled_model()
+_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
 
 
-def one_line_errors(f):
-    """Turn the library's expected failures into a click error: one line, non-zero exit."""
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        from .core.checkpoint import CheckpointError
-
-        try:
-            return f(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except (CheckpointError, ValueError, OSError, RuntimeError) as e:
-            raise click.ClickException(
-                str(e).strip().splitlines()[0] if str(e) else repr(e)
-            ) from None
-
-    return wrapper
+def _one_line(text: str) -> str:
+    # a value typed with a line break (an argument '\n' or '\f') must not break the error line
+    return "".join(c.encode("unicode_escape").decode() if c in _BREAKS else c for c in text)
 
 
-def _device(name: str):
-    from .core.device import pick_device
-
+@contextmanager
+def _one_line_errors():
+    """Every error in one line: a usage error gives its message and where help is."""
     try:
-        return pick_device(name)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--device") from None
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # a bare group prints its help
+    except click.UsageError as e:
+        if e.ctx is None:
+            raise
+        message = _one_line(e.format_message().rstrip("."))
+        raise click.UsageError(f"{message} (see '{e.ctx.command_path} --help')") from None
+    except click.ClickException as e:
+        e.message = _one_line(e.message.strip())
+        raise
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Root(click.Group):
+    """The root group; its errors, and those of every command under it, are one line."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="poetvae")
 def main():
     """poetvae: variational autoencoders that write classical Chinese poems (and images)."""
 
 
-@main.command()
-@click.option(
-    "--corpus",
-    required=True,
-    metavar="NAME|PATH",
-    help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
-    "with one poem per line, or a hub data set name (owner/name).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
-)
-@options.training
-@one_line_errors
-def train(
-    corpus,
-    out,
-    epochs,
-    max_steps,
-    batch_size,
-    lr,
-    device,
-    seed,
-    preset,
-    overrides,
-    beta,
-    kl_warmup,
-    eval_every,
-    resume,
-    quiet,
-):
-    """Train the poetry VAE on a corpus.
-
-    Shows loss / recon / KL and poems per second, validates each epoch, writes an atomic
-    checkpoint (safetensors weights + config.json + vocabulary) into --out, and on Ctrl-C saves
-    and exits; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node N`
-    it trains with DistributedDataParallel.
-    """
-    if epochs is not None and max_steps is not None:
-        raise click.UsageError("give --epochs or --max-steps, not both")
-    from .core.train import TrainConfig
-    from .text.corpus import load_corpus
-    from .text.train import train as train_text
-
-    dev = _device(device)
-    loaded = load_corpus(corpus)
-    options.say(loaded.summary())
-    cfg = TrainConfig(
-        max_steps=max_steps or 1,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        beta=beta,
-        kl_warmup_steps=kl_warmup,
-        eval_every=eval_every,
-    )
-    out = out or str(Path("runs") / Path(loaded.name).stem)
-    result = train_text(
-        loaded,
-        out,
-        cfg,
-        dev,
-        preset,
-        overrides,
-        epochs=None if max_steps else (epochs or 10),
-        resume=resume,
-        progress=not quiet,
-    )
-    options.say_trained(result)
-
-
-def checkpoint_option(f):
-    return click.option(
-        "--checkpoint",
-        type=click.Path(),
-        default=None,
-        help="Run directory or checkpoint folder [default: the bundled model].",
-    )(f)
-
-
-def _load(checkpoint, device):
-    from .text.model import load
-
-    return load(checkpoint or _bundled(), _device(device))
-
-
-def _echo_poems(poems: list[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
-    from .text.corpus import format_poem
-
-    if fmt == "json":
-        rows = [
-            {"poem": format_poem(p), "lines": p, **(extra[i] if extra else {})}
-            for i, p in enumerate(poems)
-        ]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
-    for i, lines in enumerate(poems):
-        marks = ["，" if j % 2 == 0 else "。" for j in range(len(lines))]
-        click.echo(
-            ("\n" if i else "") + "\n".join(a + b for a, b in zip(lines, marks, strict=True))
-        )
-
-
-@main.command()
-@checkpoint_option
-@click.option("-n", "n", type=int, default=5, show_default=True, help="Number of poems.")
-@options.seed
-@click.option(
-    "--temperature",
-    type=float,
-    default=DEFAULT_TEMPERATURE,
-    show_default=True,
-    help="0 = argmax decoding; higher = more adventurous sampling.",
-)
-@click.option(
-    "--top-p",
-    type=float,
-    default=DEFAULT_TOP_P,
-    show_default=True,
-    help="Sample only from the characters holding this much probability (1 = all).",
-)
-@click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line.")
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
-    "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
-)
-@click.option(
-    "--acrostic",
-    default=None,
-    metavar="CHARS",
-    help="藏头诗: one character per line, each line's first, e.g. 春夏秋冬.",
-)
-@click.option(
-    "--pattern",
-    default=None,
-    metavar="TEMPLATE",
-    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, "
-    "e.g. '床前＿＿光，疑是＿＿霜'; may cover the first lines only.",
-)
-@click.option(
-    "--tones",
-    type=click.Choice(["free", "strict"]),
-    default="free",
-    show_default=True,
-    help="strict: every line follows a regulated 平仄 template, couplets are opposed "
-    "and the rhyme positions share a rhyme group.",
-)
-@click.option(
-    "--rerank",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Draw K candidates per poem and keep the one the model scores best "
-    "(lowest IWAE NLL per character, 10 importance samples).",
-)
-@options.output_format
-@options.device
-@one_line_errors
-def generate(
-    checkpoint,
-    n,
-    seed,
-    temperature,
-    top_p,
-    allow_repeats,
-    rhyme,
-    acrostic,
-    pattern,
-    tones,
-    rerank,
-    fmt,
-    device,
-):
-    """Write new poems by sampling the latent prior z ~ N(0, I).
-
-    With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
-    the rest of the poem agrees with them. Options combine (e.g. --acrostic with --tones strict).
-    A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
-    model's own choices at the rhyme positions are to land in it.
-    """
-    if n <= 0:
-        raise click.BadParameter("must be a positive number of poems", param_hint="-n")
-    if temperature < 0:
-        raise click.BadParameter("must be >= 0", param_hint="--temperature")
-    if not 0 < top_p <= 1:
-        raise click.BadParameter("must be in (0, 1]", param_hint="--top-p")
-    model = _load(checkpoint, device)
-    if acrostic or pattern or tones != "free" or rerank > 1:
-        from .text.compose import write
-
-        poems = write(
-            model,
-            n,
-            temperature,
-            top_p,
-            not allow_repeats,
-            seed,
-            acrostic,
-            pattern,
-            tones,
-            rerank,
-            rhyme=rhyme,
-        )
-    else:
-        from .text.generate import generate as sample
-
-        poems = sample(model, n, temperature, top_p, not allow_repeats, seed, rhyme)
-    _echo_poems(poems, fmt)
-
-
-@main.command()
-@click.argument("poem")
-@checkpoint_option
-@options.output_format
-@options.device
-@one_line_errors
-def reconstruct(poem, checkpoint, fmt, device):
-    """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
-    from .text.compose import reconstruct as run
-    from .text.corpus import format_poem, parse_poem
-
-    model = _load(checkpoint, device)
-    lines, kept = run(model, poem)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "input": poem,
-                    "output": format_poem(lines),
-                    "lines": lines,
-                    "kept": kept,
-                    "kept_share": sum(kept) / len(kept),
-                },
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
-        return
-    original = parse_poem(poem, None) or []
-    n = len(lines[0])
-    for i, line in enumerate(lines):
-        marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
-        click.echo(f"{original[i] if i < len(original) else '':<{n}}  ->  {line}   {marks}")
-    click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
-    unknown = sorted({c for c in "".join(original) if c not in model.vocab})
-    if unknown:
-        click.echo(f"not in the model's vocabulary (read as <unk>): {''.join(unknown)}")
-
-
-@main.command()
-@click.argument("poem_a")
-@click.argument("poem_b")
-@checkpoint_option
-@click.option(
-    "--steps",
-    type=click.IntRange(min=2),
-    default=8,
-    show_default=True,
-    help="Poems along the path, both ends included.",
-)
-@click.option("--slerp", is_flag=True, help="Spherical instead of linear interpolation.")
-@options.output_format
-@options.device
-@one_line_errors
-def interpolate(poem_a, poem_b, checkpoint, steps, slerp, fmt, device):
-    """Decode (argmax) along the latent path between the posterior means of two poems."""
-    from .text.compose import interpolate as run
-
-    model = _load(checkpoint, device)
-    poems = run(model, poem_a, poem_b, steps, slerp)
-    _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
-
-
-@main.command("eval")
-@checkpoint_option
-@click.option(
-    "--corpus",
-    "corpus_name",
-    default=None,
-    metavar="NAME|PATH",
-    help="Corpus to score [default: the one the model was trained on].",
-)
-@click.option(
-    "--split",
-    type=click.Choice(["train", "valid", "test"]),
-    default="test",
-    show_default=True,
-    help="Split to score.",
-)
-@click.option(
-    "--iw-samples",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="K importance samples for the IWAE NLL bound.",
-)
-@click.option(
-    "--samples",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Poems drawn from the prior for novelty, variety and prosody.",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Score only N poems of the split, drawn at random with --seed (faster).",
-)
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for latent noise and samples."
-)
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
-    "choices at the rhyme positions.",
-)
-@options.output_format
-@options.device
-@one_line_errors
-def evaluate(checkpoint, corpus_name, split, iw_samples, samples, limit, seed, rhyme, fmt, device):
-    """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
-
-    Units are nats (per poem and per character). The same statistics are given for the real
-    poems of the split, the natural reference for the samples.
-    """
-    from .core.checkpoint import read_meta
-    from .text.corpus import Form, load_corpus
-    from .text.evaluate import evaluate as run_eval
-
-    path = checkpoint or _bundled()
-    model = _load(path, device)
-    corpus_name = corpus_name or read_meta(path).get("corpus")
-    if not corpus_name:
-        raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
-    loaded = load_corpus(corpus_name)
-    if loaded.form != Form(model.cfg.n_lines, model.cfg.chars_per_line):
-        raise click.ClickException(
-            f"corpus {corpus_name} is of form {loaded.form}, the model of "
-            f"{model.cfg.n_lines} lines x {model.cfg.chars_per_line} chars"
-        )
-    result = {
-        "checkpoint": str(path),
-        "corpus": loaded.name,
-        **run_eval(model, loaded, split, iw_samples, samples, seed, limit, rhyme=rhyme),
-    }
-    if fmt == "json":
-        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
-    else:
-        click.echo(_eval_table(result))
-
-
-def _eval_table(r: dict) -> str:
-    d = r["data"]
-    rows = [
-        f"{r['corpus']} / {r['split']}: {d['n']} poems  (nats; lower NLL is better)",
-        f"  recon CE      {d['recon_per_poem']:9.2f} /poem  {d['recon_per_char']:7.3f} /char",
-        f"  KL            {d['kl_per_poem']:9.2f} /poem  {d['kl_per_char']:7.3f} /char",
-        f"  -ELBO         {-d['elbo_per_poem']:9.2f} /poem",
-        f"  IWAE NLL      {d['iwae_nll_per_poem']:9.2f} /poem  {d['iwae_nll_per_char']:7.3f} "
-        f"/char  (K={d['iw_samples']})",
-        f"  active units  {d['active_units']} of {d['latent_dim']}",
-        f"  I(x;z)        {d['mutual_information']:9.2f}  (at most log {d['mi_items']} = "
-        f"{math.log(d['mi_items']):.2f})",
-        f"  char accuracy {d['char_accuracy']:9.3f}  (argmax from z = mu)",
-        "",
-        f"{'':30}{'samples':>10}{'real':>10}",
-    ]
-    s, ref = r["samples"], r["reference"]
-    for key in (
-        "n",
-        "novelty",
-        "novel_lines",
-        "distinct_chars",
-        "distinct_1",
-        "distinct_2",
-        "repeat_line_share",
-        "top_char_share",
-        "bigram_nll_per_char",
-    ):
-        rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
-    for key in s["prosody"]:
-        rows.append(
-            f"  prosody {key:20}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
-        )
-    rows.append(
-        f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
-        f"{'on' if s['rhyme'] else 'off'}; top char "
-        f"{s['top_char']} vs {ref['top_char']})"
-    )
-    rows.append(
-        "  (bigram_nll_per_char: nats/char under a character bigram model of the train split, an"
-        " outside judge of fluency; it also favours common characters, so read it with variety)"
-    )
-    return "\n".join(rows)
-
-
-def _num(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.3f}"
-    return str(v)
-
-
-@main.group()
-def corpus():
-    """The shipped poem corpora."""
-
-
-@corpus.command("list")
-def corpus_list():
-    """Name, form and split sizes of each shipped corpus."""
-    from .text.corpus import shipped
-
-    for name, meta in shipped()["corpora"].items():
-        sizes = " ".join(f"{k}={v}" for k, v in meta["splits"].items())
-        click.echo(f"{name:22} {meta['n_lines']} lines x {meta['chars_per_line']} chars  {sizes}")
-
-
-@corpus.command("show")
-@click.argument("name")
-@click.option(
-    "-n", "n", type=click.IntRange(min=0), default=5, show_default=True, help="Examples to print."
-)
-@one_line_errors
-def corpus_show(name, n):
-    """Form, sizes and example poems of a corpus (a shipped name or a file)."""
-    from .text.corpus import chunk, format_poem, load_corpus
-
-    loaded = load_corpus(name)
-    click.echo(loaded.summary())
-    for poem in loaded.splits["train"][:n]:
-        click.echo("  " + format_poem(chunk(poem, loaded.form)))
-    for example in loaded.skipped_examples:
-        click.echo(f"  skipped, e.g.: {example}")
-
-
-from .image.cli import image  # noqa: E402  (module top imports only click)
-
-main.add_command(image)
-
-from .web.cli import serve  # noqa: E402  (imports only click; the web extra loads on use)
-
-main.add_command(serve)
+for command in (*COMMANDS, image, serve):
+    main.add_command(command)

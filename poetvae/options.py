@@ -1,6 +1,71 @@
-"""Click options and read-outs shared by several commands, defined once."""
+"""What every command shares, defined once: option decorators, the one number type (finite, in
+range), upper bounds on counts, device resolution and one-line errors.
+
+Only click is imported at module level, so `poetvae --help` stays instant.
+"""
+
+import functools
+import math
 
 import click
+
+# Upper bounds of counts whose cost grows without limit; each is named in its option's error.
+MAX_RERANK = 100  # candidates decoded and scored per poem
+MAX_PASSES = 28  # mask-predict decoding passes: one per character of a 七言 quatrain at most
+MAX_REFINE = 10  # latent refinement rounds
+MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
+MAX_IW_SAMPLES = 10_000  # importance samples per item
+MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
+MAX_BATCH = 65_536
+SEED_RANGE = click.IntRange(-(2**63), 2**64 - 1)  # what torch.manual_seed takes
+
+
+class Number(click.FloatRange):
+    """A finite float in an optional range (click's FloatRange lets nan and inf through).
+
+    The range shows in `--help`, and a value outside it fails with the range in the message.
+    """
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def one_line_errors(f):
+    """Turn the library's expected failures into a click error: one line, non-zero exit.
+
+    A closed stdout (`| head`) is left to click, which ends quietly with exit status 1.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from .core.checkpoint import CheckpointError
+
+        try:
+            return f(*args, **kwargs)
+        except (click.ClickException, BrokenPipeError):
+            raise
+        except (CheckpointError, ValueError, OSError, RuntimeError) as e:
+            raise click.ClickException(
+                str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+            ) from None
+
+    return wrapper
+
+
+def resolve_device(name: str):
+    """`--device NAME` -> torch.device, or a usage error naming the option."""
+    from .core.device import pick_device
+
+    try:
+        return pick_device(name)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--device") from None
+
 
 device = click.option(
     "--device",
@@ -8,7 +73,18 @@ device = click.option(
     show_default=True,
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
-seed = click.option("--seed", type=int, default=None, help="Random seed; same seed, same output.")
+seed = click.option(
+    "--seed", type=SEED_RANGE, default=None, help="Random seed; same seed, same output."
+)
+
+
+def seed_for(what: str):
+    """--seed with default 0, for commands that are reproducible by default."""
+    return click.option(
+        "--seed", type=SEED_RANGE, default=0, show_default=True, help=f"Seed for {what}."
+    )
+
+
 output_format = click.option(
     "--format",
     "fmt",
@@ -43,34 +119,39 @@ def apply(*decorators):
 training = apply(
     click.option(
         "--epochs",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(min=0, max=100_000, min_open=True),
         default=None,
         help="Passes over the train split (default 10 unless --max-steps is given).",
     ),
     click.option(
         "--max-steps",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=10**9),
         default=None,
         help="Optimizer steps to train for (instead of --epochs).",
     ),
     click.option(
         "--batch-size",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=MAX_BATCH),
         default=128,
         show_default=True,
         help="Items per optimizer step (per process under torchrun).",
     ),
     click.option(
         "--lr",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Number(min=0, max=10, min_open=True),
         default=2e-3,
         show_default=True,
         help="Peak learning rate (AdamW, warmup then cosine).",
     ),
-    device,
     click.option(
-        "--seed", type=int, default=0, show_default=True, help="Seed for init and batch order."
+        "--warmup-steps",
+        type=click.IntRange(min=0, max=10**9),
+        default=100,
+        show_default=True,
+        help="Steps of linear learning-rate warmup before the cosine decay.",
     ),
+    device,
+    seed_for("init and batch order"),
     click.option(
         "--preset",
         type=click.Choice(["tiny", "base"]),
@@ -81,21 +162,21 @@ training = apply(
     overrides,
     click.option(
         "--beta",
-        type=click.FloatRange(min=0),
+        type=Number(min=0, max=1000),
         default=1.0,
         show_default=True,
         help="KL weight (1 = the true ELBO).",
     ),
     click.option(
         "--kl-warmup",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=10**9),
         default=0,
         show_default=True,
         help="Steps over which the KL weight rises linearly from 0 to --beta.",
     ),
     click.option(
         "--eval-every",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=10**9),
         default=0,
         show_default=True,
         help="Validate and checkpoint every N steps (0 = once per epoch).",
@@ -119,3 +200,22 @@ def say_trained(result: dict) -> None:
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
     ending = "stopped" if result["stopped_early"] else "done"
     say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")
+
+
+refinement = apply(
+    click.option(
+        "--passes",
+        type=click.IntRange(min=1, max=MAX_PASSES),
+        default=None,
+        help="Decoding passes of a mask-predict model: each re-masks its least confident "
+        "characters and draws them again given the rest [default: the model's, 4 for "
+        "mask-predict, 1 otherwise].",
+    ),
+    click.option(
+        "--refine",
+        type=click.IntRange(min=0, max=MAX_REFINE),
+        default=0,
+        show_default=True,
+        help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
+    ),
+)

@@ -28,7 +28,7 @@ case $form in
     stage "$run/parallel" --corpus tang-wuyan-quatrain --preset base --epochs 12 \
       --batch-size 128 --lr 2e-3 --seed 0
     stage "$run/mask-predict" --corpus tang-wuyan-quatrain --init-from "$run/parallel" \
-      --set decoder=mask-predict --epochs 3 --batch-size 128 --lr 5e-4 --warmup-steps 50 --seed 0
+      --set decoder=mask-predict --epochs 3 --batch-size 128 --lr 1e-3 --warmup-steps 50 --seed 0
     python scripts/export_model.py "$run/mask-predict" poetvae/assets/wuyan
     ;;
   qiyan)

@@ -81,3 +81,12 @@ def test_weights_of_another_size_are_rejected(tmp_path, model):
     )
     with pytest.raises(checkpoint.CheckpointError, match="do not fit"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"0", b"[]", b'"text"', b"null"])
+def test_a_config_that_is_json_but_no_object_is_a_checkpoint_error(tmp_path, content):
+    torch.manual_seed(0)
+    checkpoint.save(tmp_path, torch.nn.Linear(2, 2), {"model_type": "x"})
+    (tmp_path / checkpoint.CKPT / checkpoint.CONFIG).write_bytes(content)
+    with pytest.raises(checkpoint.CheckpointError, match="not a JSON object"):
+        checkpoint.read_meta(tmp_path)

@@ -81,3 +81,21 @@ def test_hub_style_folder_uses_its_own_splits(tmp_path):
     corpus = load_corpus(str(tmp_path))
     assert [len(corpus.splits[s]) for s in ("train", "valid", "test")] == [30, 5, 5]
     assert corpus.form == Form(4, 5)
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("poems.txt", bytes(range(128, 256)) * 20, "is not UTF-8 text"),
+        ("poems.txt.gz", b"\x1f\x8b not really gzip", "is not UTF-8 text"),
+        ("poems.json", b'{"text": "abc"\nnot json\n', "JSON parse error"),
+        ("poems.txt", b"\0\0\0\n\x01\x02\x03\n", "no poems of a fixed form"),
+    ],
+)
+def test_a_file_that_is_not_a_corpus_is_named_with_the_reason(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=message) as error:
+        load_corpus(str(path))
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+    assert parse_poem("白日依山\0，黄河入海流。") is None  # control characters are no verse

@@ -110,3 +110,72 @@ def test_any_seed_works_including_none_huge_and_negative(tiny_run):
     model = load(tiny_run)
     for seed in (None, 2**70, -3):
         assert len(generate(model, 2, 0.8, 0.9, seed=seed)) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"temperature": float("nan")},
+        {"temperature": float("inf")},
+        {"temperature": -0.5},
+        {"top_p": float("nan")},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"n": -1},
+    ],
+)
+def test_library_entry_points_refuse_unusable_decoding(tiny_run, kwargs):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    for entry in (generate, write):
+        with pytest.raises(ValueError, match="temperature|top_p|number of poems"):
+            entry(model, **{"n": 2, **kwargs})
+
+
+def test_train_config_refuses_nan_and_nonsense():
+    from poetvae.core.train import TrainConfig
+
+    for bad in ({"lr": float("nan")}, {"beta": float("inf")}, {"lr": 0.0}, {"batch_size": 0}):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+
+
+def test_a_stream_in_chunks_gives_the_poems_of_one_call(tiny_run):
+    from poetvae.text.compose import write
+    from poetvae.text.generate import stream
+
+    model = load(tiny_run)
+    whole = generate(model, 23, temperature=0.8, top_p=0.9, seed=4)
+    assert list(stream(generate, model, 23, seed=4, chunk=5, temperature=0.8, top_p=0.9)) == whole
+    heads = "".join(c for c in model.vocab.itos[2:] if len(c) == 1)[:4]
+    options = {"temperature": 0.8, "acrostic": heads, "tones": "strict", "rerank": 2}
+    whole = write(model, 7, seed=4, **options)
+    assert list(stream(write, model, 7, seed=4, chunk=6, **options)) == whole  # 3 poems a call
+
+
+def test_an_unseeded_stream_is_one_sequence(tiny_run):
+    from poetvae.text.generate import stream
+
+    model = load(tiny_run)
+    poems = list(stream(generate, model, 40, chunk=4, temperature=1.0))
+    assert len({"".join(p) for p in poems}) > 30  # chunks do not repeat each other's draws
+
+
+def test_a_temperature_too_small_to_divide_by_decodes_by_argmax(tiny_run):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    for entry in (generate, write):
+        argmax = entry(model, 3, temperature=0.0, seed=2)
+        for tiny in (1e-300, 5e-324, 1e-9):
+            assert entry(model, 3, temperature=tiny, seed=2) == argmax
+
+
+def test_no_poems_is_an_empty_list(tiny_run):
+    from poetvae.text.compose import write
+
+    model = load(tiny_run)
+    assert generate(model, 0) == [] and write(model, 0, rerank=3, tones="strict") == []
+    with pytest.raises(ValueError, match="acrostic"):
+        write(model, 0, acrostic="x")

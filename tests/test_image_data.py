@@ -1,8 +1,10 @@
 import gzip
+import os
 
 import pytest
 import torch
 
+from poetvae.core import hub
 from poetvae.image import data as image_data
 from poetvae.image.data import from_hf, load_images, to_unit
 from poetvae.image.idx import read_idx, read_split, write_idx
@@ -62,6 +64,7 @@ def test_missing_data_says_how_to_get_it_in_one_line(tmp_path, monkeypatch):
         raise ConnectionError("no network")
 
     monkeypatch.setitem(image_data.DEBIAN, "fashion-mnist", tmp_path / "absent")
+    monkeypatch.setattr(image_data, "hub_reachable", lambda: True)
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(FileNotFoundError) as err:
         load_images("fashion-mnist")
@@ -97,6 +100,7 @@ def test_hub_path_is_used_when_no_local_copy(tmp_path, monkeypatch):
         )
 
     asked = []
+    monkeypatch.setattr(image_data, "hub_reachable", lambda: True)
     monkeypatch.setattr(
         datasets,
         "load_dataset",
@@ -105,3 +109,53 @@ def test_hub_path_is_used_when_no_local_copy(tmp_path, monkeypatch):
     loaded = load_images("mnist")
     assert asked == ["ylecun/mnist"] and loaded.source == "hub:ylecun/mnist"
     assert len(loaded.train[0]) == 27 and len(loaded.test[0]) == 10
+
+
+def test_an_unreachable_hub_fails_at_once_from_the_cache(tmp_path, monkeypatch):
+    import time
+
+    import datasets
+
+    from poetvae.text.corpus import CorpusError, load_corpus
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    offline_during_call = []
+
+    def load_dataset(name, **kwargs):
+        offline_during_call.append(datasets.config.HF_HUB_OFFLINE)
+        raise ConnectionError(f"Couldn't reach '{name}' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setitem(image_data.DEBIAN, "fashion-mnist", tmp_path / "absent")
+    monkeypatch.setattr(hub.socket, "create_connection", no_network)
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    start = time.monotonic()
+    with pytest.raises(FileNotFoundError, match="cannot be reached") as err:
+        load_images("fashion-mnist")
+    assert time.monotonic() - start < 5 and "apt-get install" in str(err.value)
+    assert offline_during_call == [True]  # the cache answers, no hub retries
+    with pytest.raises(CorpusError, match="cannot be reached"):  # a hub corpus, the same way
+        load_corpus("owner/poems")
+    assert offline_during_call == [True, True]
+    assert datasets.config.HF_HUB_OFFLINE is not True or os.environ.get("HF_HUB_OFFLINE")
+
+
+def test_hub_reachable_honours_offline_mode_and_failed_connects(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        hub.socket, "create_connection", lambda *a, **k: calls.append(a) or _Closable()
+    )
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert not hub.hub_reachable() and calls == []
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example:8443")
+    assert hub.hub_reachable() and calls == [(("hub.example", 8443),)]
+
+
+class _Closable:
+    def close(self):
+        pass

@@ -141,3 +141,72 @@ def test_lr_warms_up_then_decays():
     assert get_lr(0, cfg) == pytest.approx(0.1)
     assert get_lr(9, cfg) == pytest.approx(1.0)
     assert get_lr(100, cfg) == pytest.approx(0.1)
+
+
+def test_sigkill_at_random_moments_then_resume_equals_the_uninterrupted_run(tmp_path, poem_file):
+    """A real `poetvae train` process, SIGKILLed several times (during checkpoint writes too) and
+    resumed each time, ends with the weights of a run that was never interrupted."""
+    import random
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    steps = 200
+    args = [sys.executable, "-m", "poetvae", "train", "--corpus", str(poem_file), "--preset"]
+    args += ["tiny", "--max-steps", str(steps), "--eval-every", "2", "--batch-size", "16"]
+    args += ["--device", "cpu", "--quiet"]
+    subprocess.run([*args, "--out", tmp_path / "full"], env=env, check=True, capture_output=True)
+
+    cut, rng = tmp_path / "cut", random.Random(0)
+    kills, torn_writes = 0, 0
+
+    def write_in_progress():  # the temp folder of a checkpoint write (one left by a kill too)
+        try:
+            info = (cut / checkpoint.TMP).stat()
+            return info.st_ino, info.st_ctime_ns
+        except FileNotFoundError:
+            return None
+
+    for attempt in range(6):
+        saved = (cut / checkpoint.CKPT).exists() or (cut / checkpoint.OLD).exists()
+        proc = subprocess.Popen(
+            [*args, "--out", cut, *(["--resume"] if saved else [])],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        before = checkpoint.read_meta(cut)["step"] if saved else 0
+        left_over = write_in_progress()
+        while proc.poll() is None:
+            if attempt % 2 == 0:  # during a checkpoint write of this process, at a random point
+                if write_in_progress() not in (None, left_over):
+                    time.sleep(rng.uniform(0, 0.01))
+                    break
+                time.sleep(0.0005)
+            else:  # at a random moment after this process saved at least once
+                try:
+                    if checkpoint.read_meta(cut)["step"] > before:
+                        time.sleep(rng.uniform(0, 0.1))
+                        break
+                except (checkpoint.CheckpointError, KeyError, OSError):
+                    pass  # read during a swap
+                time.sleep(0.005)
+        if proc.poll() is not None:
+            break  # finished before the kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        torn_writes += write_in_progress() not in (None, left_over)
+    resumed = subprocess.run([*args, "--out", cut, "--resume"], env=env, capture_output=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert kills >= 4 and torn_writes >= 1, (kills, torn_writes)
+    assert checkpoint.read_meta(cut)["step"] == steps
+    full = load_file(str(tmp_path / "full" / checkpoint.CKPT / checkpoint.WEIGHTS))
+    ended = load_file(str(cut / checkpoint.CKPT / checkpoint.WEIGHTS))
+    assert full.keys() == ended.keys()
+    assert all(torch.equal(full[k], ended[k]) for k in full)

@@ -55,7 +55,8 @@ def cli_poems(run_dir, *args) -> list[list[str]]:
 
 def cli_generate_options() -> dict[str, object]:
     command = main.commands["generate"]
-    shell_only = {"checkpoint", "fmt", "device"}  # where the model is and how output is printed
+    # where the model is (the web's form picks a loaded model) and how output is printed
+    shell_only = {"checkpoint", "form", "fmt", "device"}
     ctx = click.Context(command)
     return {p.name: p.get_default(ctx) for p in command.params if p.name not in shell_only}
 

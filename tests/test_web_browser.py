@@ -5,16 +5,19 @@ Never `playwright install` (it downloads a browser): the tests launch /usr/bin/c
 """
 
 import json
+import os
 import shutil
 import urllib.parse
 import urllib.request
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not shutil.which(CHROMIUM):
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+if os.environ.get("POETVAE_REQUIRE_BROWSER") != "1":  # CI sets it: there they must run
+    pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+from playwright import sync_api  # noqa: E402
 
 FLAGS = [  # no sandbox as root; no calls home, which this machine's closed network refuses
     "--no-sandbox",

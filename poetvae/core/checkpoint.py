@@ -75,6 +75,23 @@ def save(
     return final
 
 
+def check_run_dir(run_dir: str | Path, resume: bool) -> dict[str, Any] | None:
+    """Fail early, before any data loads: a new run must not overwrite one, a resumed one must
+    exist.
+
+    Returns:
+        The meta of the run to resume, or None for a new run.
+
+    Raises:
+        ValueError / CheckpointError: with a one-line reason.
+    """
+    if resume:
+        return read_meta(run_dir)
+    if (Path(run_dir) / CKPT).exists():
+        raise ValueError(f"{run_dir} already holds a run: pass --resume, or choose another --out")
+    return None
+
+
 def resolve(path: str | Path) -> Path:
     """The checkpoint folder for a run directory or a checkpoint folder itself.
 
@@ -94,9 +111,12 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     """The config.json of a checkpoint."""
     ckpt = resolve(path)
     try:
-        return json.loads((ckpt / CONFIG).read_text())
+        meta = json.loads((ckpt / CONFIG).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"corrupt {ckpt / CONFIG}: {e}") from None
+    if not isinstance(meta, dict):  # valid JSON, but not a config
+        raise CheckpointError(f"corrupt {ckpt / CONFIG}: not a JSON object")
+    return meta
 
 
 def load_weights(model: nn.Module, path: str | Path, new: tuple[str, ...] = ()) -> nn.Module:

@@ -50,6 +50,14 @@ class TrainConfig:
     beta: float = 1.0
     seed: int = 0
 
+    def __post_init__(self):
+        for name in ("lr", "weight_decay", "min_lr_ratio", "grad_clip", "beta"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        if self.lr <= 0 or self.max_steps < 1 or self.batch_size < 1:
+            raise ValueError("lr must be > 0, max_steps and batch_size >= 1")
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left in place."""

@@ -9,27 +9,7 @@ from pathlib import Path
 import click
 
 from .. import options
-
-
-def _shared():
-    from .. import cli
-
-    return cli.one_line_errors, cli._device
-
-
-def one_line_errors(f):
-    """poetvae.cli.one_line_errors, looked up when the command runs (no import cycle)."""
-    import functools
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        return _shared()[0](f)(*args, **kwargs)
-
-    return wrapper
-
-
-def _device(name: str):
-    return _shared()[1](name)
+from ..options import one_line_errors, resolve_device
 
 
 @click.group()
@@ -87,6 +67,7 @@ def train(
     max_steps,
     batch_size,
     lr,
+    warmup_steps,
     device,
     seed,
     preset,
@@ -110,7 +91,7 @@ def train(
     from .train import check_run_dir
     from .train import train as train_image
 
-    dev = _device(device)
+    dev = resolve_device(device)
     flags = [f"latent_dim={latent_dim}"] if latent_dim is not None else []
     flags += [f"likelihood={likelihood}"] if likelihood is not None else []
     flags += ["binarize=true"] if binarize else []
@@ -124,6 +105,7 @@ def train(
         max_steps=max_steps or 1,
         batch_size=batch_size,
         lr=lr,
+        warmup_steps=warmup_steps,
         seed=seed,
         beta=beta,
         kl_warmup_steps=kl_warmup,
@@ -167,7 +149,9 @@ png_out = click.option(
     show_default=True,
     help="Number of images (cvae without --label: n // classes per label row).",
 )
-@click.option("--label", type=int, default=None, help="Class to draw (cvae only).")
+@click.option(
+    "--label", type=click.IntRange(min=0), default=None, help="Class to draw (cvae only)."
+)
 @click.option(
     "--manifold",
     is_flag=True,
@@ -186,7 +170,7 @@ def sample(checkpoint, n, label, manifold, seed, device, out):
     from .grid import sample_figure, save_grid
     from .models import load
 
-    model = load(checkpoint, _device(device))
+    model = load(checkpoint, resolve_device(device))
     if seed is not None:
         seed_everything(seed)
     images, n_cols = sample_figure(model, n, label, manifold)
@@ -238,7 +222,7 @@ def reconstruct(checkpoint, data, n, seed, device, out):
     from .grid import save_grid
     from .models import load, reconstruct
 
-    dev = _device(device)
+    dev = resolve_device(device)
     model = load(checkpoint, dev)
     x, y = _test_split(checkpoint, data, n)
     if (model.cfg.height, model.cfg.width) != tuple(x.shape[1:]):
@@ -261,7 +245,7 @@ def reconstruct(checkpoint, data, n, seed, device, out):
 @data_option
 @click.option(
     "--iw-samples",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=options.MAX_IW_SAMPLES),
     default=100,
     show_default=True,
     help="k for the IWAE bound on the test NLL (VAE/CVAE; 0 = skip).",
@@ -271,12 +255,12 @@ def reconstruct(checkpoint, data, n, seed, device, out):
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=options.MAX_BATCH),
     default=500,
     show_default=True,
     help="Test images scored at once (memory vs speed).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of posterior samples.")
+@options.seed_for("posterior samples")
 @options.output_format
 @options.device
 @one_line_errors
@@ -287,7 +271,7 @@ def evaluate(checkpoint, data, iw_samples, limit, batch_size, seed, fmt, device)
     from .evaluate import evaluate as run_eval
     from .models import load
 
-    dev = _device(device)
+    dev = resolve_device(device)
     model = load(checkpoint, dev)
     test = _test_split(checkpoint, data, limit)
     metrics = run_eval(model, test, dev, iw_samples, batch_size, seed)

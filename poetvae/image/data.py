@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..core.hub import hub_offline, hub_reachable
 from .idx import read_split
 
 # Debian's `dataset-fashion-mnist` package installs the IDX files here
@@ -73,16 +74,21 @@ def _split_valid(train: Split) -> tuple[Split, Split]:
 
 
 def _from_hub(name: str) -> tuple[Split, Split]:
+    # without a connection `datasets` retries for about 25 s before failing: probe first, and
+    # go to the cache at once when the hub cannot be reached
+    reachable = hub_reachable()
     try:
         import datasets
 
-        loaded = datasets.load_dataset(HUB[name])
+        with hub_offline(not reachable):
+            loaded = datasets.load_dataset(HUB[name])
         return from_hf(loaded["train"]), from_hf(loaded["test"])
     except Exception as e:  # no network, no cache, hub errors: all end in the same advice
         hint = "apt-get install dataset-fashion-mnist, or " if name in DEBIAN else ""
+        why = type(e).__name__ if reachable else "the hub cannot be reached and it is not cached"
         raise FileNotFoundError(
             f"{name} not found locally and not loadable from the Hugging Face hub "
-            f"({type(e).__name__}); get it with: {hint}network access to the hub once (cached), "
+            f"({why}); get it with: {hint}network access to the hub once (cached), "
             "or pass --data DIR with MNIST-format IDX files"
         ) from None
 

@@ -20,12 +20,10 @@ def check_run_dir(out: str | Path, kind: str, resume: bool) -> None:
     Raises:
         ValueError / checkpoint.CheckpointError: with a one-line reason.
     """
-    out = Path(out)
-    if not resume:
-        if (out / checkpoint.CKPT).exists():
-            raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
+    meta = checkpoint.check_run_dir(out, resume)
+    if meta is None:
         return
-    found = checkpoint.read_meta(out).get("model", {}).get("model")
+    found = meta.get("model", {}).get("model")
     if found != kind:
         raise ValueError(f"{out} holds a {found} run, not {kind}")
 

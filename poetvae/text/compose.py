@@ -25,6 +25,7 @@ from .corpus import Form, parse_poem, split_lines
 from .generate import (
     Constraints,
     _pick,
+    check_decoding,
     decode,
     decode_latents,
     default_passes,
@@ -202,6 +203,7 @@ def write(
     rhyme: bool = True,
     passes: int | None = None,
     refine: int = 0,
+    start: int = 0,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
 
@@ -221,6 +223,7 @@ def write(
         passes: decoding passes of a mask-predict model (see `decode_latents`); None = the
             model's default.
         refine: latent refinement rounds (see `generate.refine_latents`).
+        start: index of the first poem within the seed's sequence (see `generate.stream`).
 
     Returns:
         n poems, each a list of lines.
@@ -232,6 +235,7 @@ def write(
         raise ValueError(f"tones must be free or strict, got {tones!r}")
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
+    temperature = check_decoding(n, temperature, top_p)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},
@@ -241,12 +245,16 @@ def write(
             "acrostic, pattern and strict tones need per-position laws given z: the causal "
             "decoder has none (use a parallel or mask-predict model)"
         )
+    if n == 0:  # after the checks: a bad acrostic is an error even for no poems
+        return []
     passes = default_passes(model) if passes is None else passes
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, n_uniforms(model, passes, refine), seed)
+    z, u = prior_draws(total, Z, n_uniforms(model, passes, refine), seed, start * rerank)
     if fixed and search:
-        extra, pick_u = prior_draws(total, Z * CANDIDATES, 1, None if seed is None else ~seed)
+        extra, pick_u = prior_draws(
+            total, Z * CANDIDATES, 1, None if seed is None else ~seed, start * rerank
+        )
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
     if tones == "strict":

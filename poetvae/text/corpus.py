@@ -71,6 +71,8 @@ def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
         lines = [chars[i : i + n] for i in range(0, len(chars), n)]
     if not lines or len({len(line) for line in lines}) != 1:
         return None
+    if not all(line.isprintable() for line in lines):  # control characters are no verse
+        return None
     if form is not None and (len(lines), len(lines[0])) != (form.n_lines, form.chars_per_line):
         return None
     return lines
@@ -113,6 +115,7 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if path.exists():
         if path.stat().st_size == 0:
             raise CorpusError(f"corpus file {source!r} is empty")
+        _check_utf8(path)
         suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2", ".xz")]
         builder = "json" if suffixes and suffixes[-1] in (".json", ".jsonl") else "text"
         texts = _load_texts(builder, {"train": str(path)})["train"]
@@ -120,7 +123,32 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if "/" not in source:
         names = ", ".join(sorted(index))
         raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
-    return _from_dataset(source, _load_texts(source, None), splits)
+    from ..core.hub import hub_reachable
+
+    offline = not hub_reachable()  # fail at once, or load the cached copy, without the hub
+    return _from_dataset(source, _load_texts(source, None, offline), splits)
+
+
+def _check_utf8(path: Path) -> None:
+    """Refuse a file that is not UTF-8 text (after decompression) before `datasets` reads it."""
+    import bz2
+    import codecs
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with opener(path, "rb") as f:
+            while block := f.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except (UnicodeDecodeError, OSError, EOFError, lzma.LZMAError) as e:
+        reason = "bad UTF-8" if isinstance(e, UnicodeDecodeError) else str(e) or type(e).__name__
+        raise CorpusError(
+            f"corpus file {str(path)!r} is not UTF-8 text ({reason}): give one poem per line, "
+            "or a .json/.jsonl file of poems"
+        ) from None
 
 
 def _from_dataset(name: str, texts: dict[str, list[str]], splits: tuple[str, ...]) -> Corpus:
@@ -130,18 +158,26 @@ def _from_dataset(name: str, texts: dict[str, list[str]], splits: tuple[str, ...
     return _parse(name, _hash_split([t for v in texts.values() for t in v], splits), None)
 
 
-def _load_texts(builder: str, files: dict[str, str] | None) -> dict[str, list[str]]:
+def _load_texts(
+    builder: str, files: dict[str, str] | None, offline: bool = False
+) -> dict[str, list[str]]:
     import datasets  # heavy: only here, never on the generate path
 
+    from ..core.hub import hub_offline
+
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # our error says it in one line
     try:
-        ds = datasets.load_dataset(builder, data_files=files)
+        with hub_offline(offline):
+            ds = datasets.load_dataset(builder, data_files=files)
     except Exception as e:  # datasets raises many types for unreadable data
-        raise CorpusError(
-            f"cannot load corpus {builder if files is None else files}: "
-            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-        ) from None
+        if isinstance(e, datasets.exceptions.DatasetGenerationError) and e.__cause__ is not None:
+            e = e.__cause__  # "An error occurred while generating the dataset" says nothing
+        what = f"data set {builder}" if files is None else f"file {', '.join(files.values())}"
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if offline:
+            reason = "the Hugging Face hub cannot be reached and it is not cached"
+        raise CorpusError(f"cannot load corpus {what}: {reason}") from None
     renamed = {"validation": "valid"}
     return {renamed.get(split, split): [_poem_text(row) for row in d] for split, d in ds.items()}
 

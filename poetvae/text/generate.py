@@ -13,7 +13,9 @@ of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
 """
 
 import functools
+import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -28,24 +30,33 @@ TOP_K = 256  # candidates searched for the top-p nucleus before falling back to 
 DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
 DEFAULT_TOP_P = 0.9
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
+# below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
+# is argmax anyway
+MIN_TEMPERATURE = 1e-6
+
+
+def fresh_seed() -> int:
+    """A random seed, for runs without one."""
+    return int.from_bytes(os.urandom(7), "little")
 
 
 def prior_draws(
-    n: int, latent_dim: int, n_uniforms: int, seed: int | None
+    n: int, latent_dim: int, n_uniforms: int, seed: int | None, start: int = 0
 ) -> tuple[Tensor, Tensor]:
     """Latents z ~ N(0, I) and n_uniforms uniforms per poem, from a per-poem seeded stream.
 
     Decoding takes L + 1 uniforms: one per position, then one for the poem's rhyme group.
+    Poems start .. start + n - 1 of the seed are drawn, so a long run can be made in parts.
 
     Returns:
         z (n, Z) and u (n, n_uniforms) on the CPU.
     """
     if seed is None:
-        seed = int.from_bytes(os.urandom(7), "little")
+        seed = fresh_seed()
     z, u = torch.empty(n, latent_dim), torch.empty(n, n_uniforms)
     gen = torch.Generator()
     for i in range(n):
-        gen.manual_seed((seed * 1_000_003 + i) % 2**64)  # any int seed, as torch's uint64
+        gen.manual_seed((seed * 1_000_003 + start + i) % 2**64)  # any int seed, as torch's uint64
         z[i] = torch.randn(latent_dim, generator=gen)
         u[i] = torch.rand(n_uniforms, generator=gen)
     return z, u
@@ -333,6 +344,21 @@ def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Te
     return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
 
 
+def check_decoding(n: int, temperature: float, top_p: float) -> float:
+    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range.
+
+    Returns:
+        The temperature to decode with: 0 (argmax) for one below MIN_TEMPERATURE.
+    """
+    if n < 0:
+        raise ValueError(f"the number of poems must be >= 0, got {n}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+    if not 0 < top_p <= 1:  # also refuses nan
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    return temperature if temperature >= MIN_TEMPERATURE else 0.0
+
+
 def _rows(c: Constraints, start: int, stop: int) -> Constraints:
     """The constraints of poems start..stop."""
 
@@ -352,6 +378,7 @@ def generate(
     rhyme: bool = True,
     passes: int | None = None,
     refine: int = 0,
+    start: int = 0,
 ) -> list[list[str]]:
     """Sample n poems from the prior p(z) = N(0, I).
 
@@ -359,12 +386,16 @@ def generate(
         rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
         passes: decoding passes (see `decode_latents`); None = `default_passes(model)`.
         refine: latent refinement rounds before the final decoding (see `refine_latents`).
+        start: index of the first poem within the seed's sequence (see `stream`).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
+    temperature = check_decoding(n, temperature, top_p)
+    if n == 0:
+        return []
     passes = default_passes(model) if passes is None else passes
-    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, passes, refine), seed)
+    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, passes, refine), seed, start)
     c = rhyme_constraints(model, n) if rhyme else None
     ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
     return to_poems(model, ids)
@@ -425,3 +456,28 @@ def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:
     """(B, L) ids -> B poems, each a list of lines."""
     form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
     return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]
+
+
+def stream(
+    draw: Callable[..., list[list[str]]],
+    model: PoetVAE,
+    n: int,
+    seed: int | None = None,
+    chunk: int = CHUNK,
+    **options,
+) -> Iterator[list[str]]:
+    """Yield n poems one by one, made `chunk` at a time: memory does not grow with n.
+
+    Args:
+        draw: `generate` or `compose.write`; called as draw(model, n=, seed=, start=, **options).
+        seed: as for `draw`; without one a random seed is drawn once, for the whole stream.
+        chunk: poems per call (divided by `rerank` when it is given, as each poem then decodes
+            that many candidates).
+
+    Yields:
+        Poem i of the seed, the same poem that draw(model, n, seed=seed)[i] gives.
+    """
+    seed = fresh_seed() if seed is None else seed
+    chunk = max(1, chunk // options.get("rerank", 1))
+    for start in range(0, n, chunk):
+        yield from draw(model, n=min(chunk, n - start), seed=seed, start=start, **options)

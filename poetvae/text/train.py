@@ -16,7 +16,9 @@ from .vocab import Vocab
 
 
 def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
-    """Poems (strings of seq_len characters) -> (N, L) ids."""
+    """Poems (strings of seq_len characters) -> (N, L) ids; (0, 0) for no poems (an empty split)."""
+    if not poems:
+        return torch.empty(0, 0, dtype=torch.long)
     return torch.tensor([vocab.encode(p) for p in poems], dtype=torch.long).view(len(poems), -1)
 
 

@@ -50,7 +50,7 @@ def _checkpoints(ctx, param, values: tuple[str, ...]) -> dict[str, Path]:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=options.Number(min=0, max=3600, min_open=True),
     default=DEFAULTS.timeout,
     show_default=True,
     help="Seconds within which a request is answered, or refused with 503.",

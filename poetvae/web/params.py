@@ -60,6 +60,9 @@ WRITE = {
     "pattern": Option(str, None, "pattern"),
     "tones": Option(str, "free", "tones", choices=("free", "strict")),
     "rerank": Option(int, 1, "rerank", lo=1, hi="max_rerank"),
+    # tighter than the CLI's (28 and 10): each bounds the time of one request
+    "passes": Option(int, None, "passes", lo=1, hi=10),
+    "refine": Option(int, 0, "refine", lo=0, hi=4),
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}

@@ -208,9 +208,9 @@ def decode_latents(
                 step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
             elif no_repeat:
                 step = step.masked_fill(used, float("-inf"))
-                step[keep[:, pos]] = 0.0  # kept rows: nothing drawn, keep them finite
-            ids = torch.where(keep[:, pos], out[:, pos], _pick(step, temperature, top_p, u[:, pos]))
-            out[:, pos] = ids
+            draw_rows = ~keep[:, pos]  # only these rows draw here; the others keep their character
+            out[draw_rows, pos] = _pick(step[draw_rows], temperature, top_p, u[draw_rows, pos])
+            ids = out[:, pos]
             used[rows, ids] = True
             if rhyme is not None:
                 rhymed[at[:, pos], ids[at[:, pos]]] = True

@@ -157,18 +157,18 @@ def decode_latents(
     V = model.cfg.vocab_size
     rhyme, at = c.rhyme_groups, c.rhymes
 
-    def logits_of(draft: Tensor, at: int | None = None) -> Tensor:
+    def logits_of(draft: Tensor, at: int | Tensor) -> Tensor:
         logits = model.decode(z, draft.to(z.device), at).float().cpu()
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
-        return logits  # (B, L, V), or (B, V) at one position
+        return logits  # (B, V) at one position, or (M, V) at the M positions of a mask
 
     def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
         """One pass: draw the positions in `redo` (all free ones if None) into out, left to
         right. logits_at(pos) -> (B, V) is read after the positions to its left are written
         (the causal decoder needs them). With `joint`, every rhyme position's law is known up
         front and the rhyme group is drawn over all of them; otherwise (causal) the first
-        rhyme position's own law picks it. Kept characters count for no-repeat and rhyme."""
-        out = out.clone()
+        rhyme position's own law picks it. Kept characters count for no-repeat and rhyme.
+        Writes into `out`, so that logits_at can read what is drawn."""
         keep = torch.zeros(B, L, dtype=torch.bool) if redo is None else ~redo
         for pos, idx in c.fixed.items():
             out[:, pos], keep[:, pos] = idx, True
@@ -225,24 +225,30 @@ def decode_latents(
     for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on
         ids[:, pos] = idx
     for t in range(passes):
-        redo = None
-        if t > 0:  # re-mask the least confident free positions
+        redo = free.expand(B, L).clone()  # pass 0 draws every free position
+        if t > 0:  # then re-mask the least confident free positions
             k = int(free.sum()) * (passes - t) // passes
             if k == 0:
                 break
             order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
             redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
-        logits = logits_of(ids if redo is None else ids.masked_fill(redo, MASK))
+        # logits only where something is drawn: (M, V) for the M redrawn (poem, position) pairs
+        logits = logits_of(ids.masked_fill(redo, MASK), redo)
+        where = torch.full((B, L), -1, dtype=torch.long)
+        where[redo] = torch.arange(len(logits))
+
+        def at_pos(pos: int, logits=logits, where=where) -> Tensor:
+            rows = where[:, pos]
+            step = torch.zeros(B, V)  # rows that keep their character: read, never drawn
+            step[rows >= 0] = logits[rows[rows >= 0]]
+            return step
+
         ids, group = draw(
-            lambda pos, lg=logits: lg[:, pos],
-            True,
-            ids.clone(),
-            u[:, t * (L + 1) : (t + 1) * (L + 1)],
-            redo,
-            group,
+            at_pos, True, ids.clone(), u[:, t * (L + 1) : (t + 1) * (L + 1)], redo, group
         )
-        p = logits.softmax(-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)  # (B, L)
-        conf = p if conf is None else torch.where(redo, p, conf)
+        chosen = logits.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1)  # (M,)
+        conf = torch.zeros(B, L) if conf is None else conf
+        conf[redo] = (chosen - logits.logsumexp(-1)).exp()  # p of each drawn character
     return ids
 
 

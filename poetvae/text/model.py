@@ -140,7 +140,9 @@ class PoetVAE(nn.Module):
         mu, logvar = self.to_latent(self.enc_norm(pooled)).chunk(2, dim=-1)
         return mu, logvar
 
-    def decode(self, z: Tensor, draft: Tensor | None = None, at: int | None = None) -> Tensor:
+    def decode(
+        self, z: Tensor, draft: Tensor | None = None, at: int | Tensor | None = None
+    ) -> Tensor:
         """(B, Z) latents -> (B, L, V) logits, one distribution per character position.
 
         Args:
@@ -148,10 +150,14 @@ class PoetVAE(nn.Module):
             draft: (B, L) ids with MASK where unknown, read by the mask-predict decoder (all
                 positions) and the causal one (positions left of each); None = all masked.
                 Ignored by the parallel decoder.
-            at: only this position's (B, V) logits (the causal decoder draws one at a time).
+            at: only this position's (B, V) logits (the causal decoder draws one at a time), or
+                with a (B, L) bool mask only the (M, V) logits of its M positions, in row-major
+                order (a re-masking pass needs no others).
         """
         h = self._features(z, draft)  # (B, L, D)
-        return self._project(h if at is None else h[:, at])
+        if at is None:
+            return self._project(h)
+        return self._project(h[:, at] if isinstance(at, int) else h[at])
 
     def _features(self, z: Tensor, draft: Tensor | None) -> Tensor:
         B, L = z.shape[0], self.cfg.seq_len

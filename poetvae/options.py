@@ -13,6 +13,7 @@ import click
 MAX_RERANK = 100  # candidates decoded and scored per poem
 MAX_PASSES = 28  # mask-predict decoding passes: one per character of a 七言 quatrain at most
 MAX_REFINE = 10  # latent refinement rounds
+DEFAULT_REFINE = 1  # keep equal to text.generate's (not imported: it pulls in torch)
 MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
@@ -214,7 +215,7 @@ refinement = apply(
     click.option(
         "--refine",
         type=click.IntRange(min=0, max=MAX_REFINE),
-        default=0,
+        default=DEFAULT_REFINE,
         show_default=True,
         help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
     ),

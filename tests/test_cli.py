@@ -415,3 +415,14 @@ def test_a_corpus_too_small_for_a_valid_split_still_trains(tmp_path):
     result = run("train", "--corpus", corpus, "--out", tmp_path / "run", *args)
     assert result.exit_code == 0, result.output
     assert run("generate", "--checkpoint", tmp_path / "run", "-n", 2).exit_code == 0
+
+
+def test_the_cli_decoding_defaults_are_the_library_ones():
+    from poetvae import options
+    from poetvae.text import cli, generate
+
+    assert (cli.DEFAULT_TEMPERATURE, cli.DEFAULT_TOP_P, options.DEFAULT_REFINE) == (
+        generate.DEFAULT_TEMPERATURE,
+        generate.DEFAULT_TOP_P,
+        generate.DEFAULT_REFINE,
+    )

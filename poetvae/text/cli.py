@@ -17,8 +17,8 @@ from .. import options
 from ..options import Number, one_line_errors, resolve_device
 from .bundled import DEFAULT_FORM, FORMS
 
-DEFAULT_TEMPERATURE = 0.8  # keep equal to text.generate's (not imported: it pulls in torch)
-DEFAULT_TOP_P = 0.9
+DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
+DEFAULT_TOP_P = 0.95
 
 
 @click.command()

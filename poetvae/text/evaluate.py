@@ -190,7 +190,7 @@ def evaluate(
     top_p: float | None = None,
     rhyme: bool = True,
     passes: int | None = None,
-    refine: int = 0,
+    refine: int | None = None,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -204,7 +204,8 @@ def evaluate(
         limit: score only `limit` poems of the split, drawn at random (seeded).
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
         rhyme: decode the samples with a shared rhyme group, as generate does by default.
-        passes, refine: decoding passes and latent refinement rounds, as in `generate`.
+        passes, refine: decoding passes and latent refinement rounds, as in `generate`
+            (generate's defaults if None).
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
@@ -213,7 +214,13 @@ def evaluate(
         train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
         directly.
     """
-    from .generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_passes, generate
+    from .generate import (
+        DEFAULT_REFINE,
+        DEFAULT_TEMPERATURE,
+        DEFAULT_TOP_P,
+        default_passes,
+        generate,
+    )
     from .prosody import rates
     from .train import encode_poems
 
@@ -227,6 +234,7 @@ def evaluate(
     t = DEFAULT_TEMPERATURE if temperature is None else temperature
     p = DEFAULT_TOP_P if top_p is None else top_p
     passes = default_passes(model) if passes is None else passes
+    refine = DEFAULT_REFINE if refine is None else refine
     samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme, passes=passes, refine=refine)
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))

@@ -27,8 +27,11 @@ from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
 TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
-DEFAULT_TEMPERATURE = 0.8  # what `poetvae generate` and eval's prior samples use
-DEFAULT_TOP_P = 0.9
+# what `poetvae generate`, the studio and eval's prior samples use (chosen in README.md, *The
+# bundled models*, from scripts/bench_decoding.py)
+DEFAULT_TEMPERATURE = 0.9
+DEFAULT_TOP_P = 0.95
+DEFAULT_REFINE = 1
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway

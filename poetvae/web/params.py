@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..text.bundled import DEFAULT_FORM, FORMS
-from ..text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from ..text.generate import DEFAULT_REFINE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from .limits import Limits
 
 
@@ -62,7 +62,7 @@ WRITE = {
     "rerank": Option(int, 1, "rerank", lo=1, hi="max_rerank"),
     # tighter than the CLI's (28 and 10): each bounds the time of one request
     "passes": Option(int, None, "passes", lo=1, hi=10),
-    "refine": Option(int, 0, "refine", lo=0, hi=4),
+    "refine": Option(int, DEFAULT_REFINE, "refine", lo=0, hi=4),
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}

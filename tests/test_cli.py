@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from poetvae.cli import main
 from poetvae.core import checkpoint
+from poetvae.text import prosody
 
 
 def run(*args):
@@ -318,12 +319,47 @@ def test_help_imports_no_torch_and_generate_no_datasets(tiny_run):
 def test_form_picks_a_bundled_model_and_clashes_with_checkpoint(command, tiny_run):
     poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
     args = {"reconstruct": [poem], "interpolate": [poem, poem]}.get(command, [])
-    qiyan = run(command, *args, "--form", "qiyan")
-    assert_one_line_error(qiyan)
-    assert qiyan.exit_code == 1 and "no bundled qiyan model in this install" in qiyan.output
     both = run(command, *args, "--form", "wuyan", "--checkpoint", tiny_run)
     assert_one_line_error(both)
     assert both.exit_code == 2 and "--form" in both.output and "--checkpoint" in both.output
+
+
+@pytest.mark.parametrize("command", ["generate", "reconstruct", "interpolate", "eval"])
+def test_a_form_without_a_bundled_model_is_a_one_line_error(command, monkeypatch, tmp_path):
+    from poetvae.text import bundled
+
+    monkeypatch.setattr(bundled.resources, "files", lambda package: tmp_path)  # no assets
+    poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
+    args = {"reconstruct": [poem], "interpolate": [poem, poem]}.get(command, [])
+    missing = run(command, *args, "--form", "qiyan")
+    assert_one_line_error(missing)
+    assert missing.exit_code == 1 and "no bundled qiyan model in this install" in missing.output
+
+
+def test_form_qiyan_writes_seven_character_quatrains_to_order():
+    result = run("generate", "-n", 3, "--seed", 1, "--form", "qiyan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    poems = [p["lines"] for p in json.loads(result.output)]
+    assert len(poems) == 3 and all(len(p) == 4 and {len(x) for x in p} == {7} for p in poems)
+    ordered = run(
+        "generate",
+        "-n",
+        2,
+        "--seed",
+        2,
+        "--form",
+        "qiyan",
+        "--acrostic",
+        "春夏秋冬",
+        "--tones",
+        "strict",
+        "--format",
+        "json",
+    )
+    assert ordered.exit_code == 0, ordered.output
+    for poem in json.loads(ordered.output):
+        assert "".join(line[0] for line in poem["lines"]) == "春夏秋冬"
+        assert prosody.check(poem["lines"])["all"]
 
 
 def test_form_wuyan_is_the_default_bundled_model():

@@ -11,7 +11,8 @@ Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
       --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
       mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
-A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1).
+A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1); a key not
+given takes `poetvae generate`'s default.
 """
 
 import argparse
@@ -24,7 +25,13 @@ import torch
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
 from poetvae.text.evaluate import CharBigram, sample_stats, song_judge
-from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, default_passes, generate
+from poetvae.text.generate import (
+    DEFAULT_REFINE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    default_passes,
+    generate,
+)
 from poetvae.text.model import load
 
 CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
@@ -79,7 +86,8 @@ def main() -> None:
     for spec in args.rows:
         name, kwargs = parse_row(spec)
         model = models[name]
-        kwargs.setdefault("passes", default_passes(model))
+        kwargs.setdefault("passes", default_passes(model))  # unset keys: generate's defaults
+        kwargs.setdefault("refine", DEFAULT_REFINE)
         t = kwargs.pop("temperature", DEFAULT_TEMPERATURE)
         p = kwargs.pop("top_p", DEFAULT_TOP_P)
         start = time.perf_counter()

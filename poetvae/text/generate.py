@@ -160,10 +160,10 @@ def decode_latents(
     V = model.cfg.vocab_size
     rhyme, at = c.rhyme_groups, c.rhymes
 
-    def logits_of(draft: Tensor, at: int | Tensor) -> Tensor:
+    def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
         logits = model.decode(z, draft.to(z.device), at).float().cpu()
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
-        return logits  # (B, V) at one position, or (M, V) at the M positions of a mask
+        return logits  # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
 
     def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
         """One pass: draw the positions in `redo` (all free ones if None) into out, left to
@@ -235,23 +235,31 @@ def decode_latents(
                 break
             order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
             redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
-        # logits only where something is drawn: (M, V) for the M redrawn (poem, position) pairs
-        logits = logits_of(ids.masked_fill(redo, MASK), redo)
-        where = torch.full((B, L), -1, dtype=torch.long)
-        where[redo] = torch.arange(len(logits))
+        if t == 0:  # every position's logits, (B, L, V)
+            logits = logits_of(ids, None)
 
-        def at_pos(pos: int, logits=logits, where=where) -> Tensor:
-            rows = where[:, pos]
-            step = torch.zeros(B, V)  # rows that keep their character: read, never drawn
-            step[rows >= 0] = logits[rows[rows >= 0]]
-            return step
+            def at_pos(pos: int, logits=logits) -> Tensor:
+                return logits[:, pos]
+
+        else:  # only where something is drawn: (M, V) for the M redrawn (poem, position) pairs
+            logits = logits_of(ids.masked_fill(redo, MASK), redo)
+            where = torch.full((B, L), -1, dtype=torch.long)
+            where[redo] = torch.arange(len(logits))
+
+            def at_pos(pos: int, logits=logits, where=where) -> Tensor:
+                rows = where[:, pos]
+                step = torch.zeros(B, V)  # rows that keep their character: read, never drawn
+                step[rows >= 0] = logits[rows[rows >= 0]]
+                return step
 
         ids, group = draw(
             at_pos, True, ids.clone(), u[:, t * (L + 1) : (t + 1) * (L + 1)], redo, group
         )
-        chosen = logits.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1)  # (M,)
-        conf = torch.zeros(B, L) if conf is None else conf
-        conf[redo] = (chosen - logits.logsumexp(-1)).exp()  # p of each drawn character
+        if t + 1 < passes:  # the confidence of each drawn character, for the next re-masking
+            drawn = logits[redo] if t == 0 else logits  # (M, V)
+            chosen = drawn.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1)  # (M,)
+            conf = torch.zeros(B, L) if conf is None else conf
+            conf[redo] = (chosen - drawn.logsumexp(-1)).exp()
     return ids
 
 

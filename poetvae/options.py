@@ -196,6 +196,26 @@ def say(text: str) -> None:
         click.echo(text, err=True)
 
 
+def train_config():
+    """The TrainConfig that the `training` options of the running command ask for.
+
+    max_steps stands in as 1 when --epochs is given: the trainer sets it from the corpus size.
+    """
+    from .core.train import TrainConfig
+
+    p = click.get_current_context().params
+    return TrainConfig(
+        max_steps=p["max_steps"] or 1,
+        batch_size=p["batch_size"],
+        lr=p["lr"],
+        warmup_steps=p["warmup_steps"],
+        seed=p["seed"],
+        beta=p["beta"],
+        kl_warmup_steps=p["kl_warmup"],
+        eval_every=p["eval_every"],
+    )
+
+
 def say_trained(result: dict) -> None:
     """The closing line of a training command: where it stopped and its last validation."""
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())

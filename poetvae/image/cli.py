@@ -86,7 +86,6 @@ def train(
     """
     if epochs is not None and max_steps is not None:
         raise click.UsageError("give --epochs or --max-steps, not both")
-    from ..core.train import TrainConfig
     from .data import load_images
     from .train import check_run_dir
     from .train import train as train_image
@@ -101,16 +100,7 @@ def train(
     check_run_dir(out, kind, resume)
     loaded = load_images(data)
     options.say(loaded.summary())
-    cfg = TrainConfig(
-        max_steps=max_steps or 1,
-        batch_size=batch_size,
-        lr=lr,
-        warmup_steps=warmup_steps,
-        seed=seed,
-        beta=beta,
-        kl_warmup_steps=kl_warmup,
-        eval_every=eval_every,
-    )
+    cfg = options.train_config()
     result = train_image(
         loaded,
         kind,

@@ -78,7 +78,6 @@ def train(
         raise click.UsageError("--init-from starts a new run; --resume continues one: not both")
     from ..core.checkpoint import check_run_dir
     from ..core.config import apply_overrides
-    from ..core.train import TrainConfig
     from .corpus import load_corpus
     from .model import PoetVAEConfig
     from .train import train as train_text
@@ -89,16 +88,7 @@ def train(
     apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
-    cfg = TrainConfig(
-        max_steps=max_steps or 1,
-        batch_size=batch_size,
-        lr=lr,
-        warmup_steps=warmup_steps,
-        seed=seed,
-        beta=beta,
-        kl_warmup_steps=kl_warmup,
-        eval_every=eval_every,
-    )
+    cfg = options.train_config()
     result = train_text(
         loaded,
         out,

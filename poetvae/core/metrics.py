@@ -23,6 +23,7 @@ def iwae_nll(
     log_px_given_z: Callable[[Tensor], Tensor],
     k: int,
     chunk: int = 10,
+    log_prior: Callable[[Tensor], Tensor] = log_normal,
 ) -> Tensor:
     """-log p(x) upper bound from K importance samples of q(z|x) (the IWAE bound, negated).
 
@@ -31,6 +32,7 @@ def iwae_nll(
         log_px_given_z: maps (C, B, Z) latents to (C, B) log p(x | z) for the same batch.
         k: importance samples per item (k = 1 gives a one-sample ELBO).
         chunk: samples decoded at once (memory vs speed).
+        log_prior: log p(z) of (C, B, Z) latents -> (C, B); the standard normal by default.
 
     Returns:
         (B,) NLL bounds in nats.
@@ -39,7 +41,7 @@ def iwae_nll(
     for start in range(0, k, chunk):
         c = min(chunk, k - start)
         z = reparameterize(mu.expand(c, *mu.shape), logvar.expand(c, *logvar.shape))  # (C, B, Z)
-        log_w.append(log_px_given_z(z) + log_normal(z) - log_normal(z, mu, logvar))  # (C, B)
+        log_w.append(log_px_given_z(z) + log_prior(z) - log_normal(z, mu, logvar))  # (C, B)
     return -iwae_bound(torch.cat(log_w))
 
 

@@ -248,14 +248,15 @@ def write(
     if n == 0:  # after the checks: a bad acrostic is an error even for no poems
         return []
     passes = default_passes(model) if passes is None else passes
-    Z, L = model.cfg.latent_dim, model.cfg.seq_len
+    L = model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, n_uniforms(model, passes, refine), seed, start * rerank)
+    z, u = prior_draws(model.prior, total, n_uniforms(model, passes, refine), seed, start * rerank)
+    z = z[:, 0]
     if fixed and search:
         extra, pick_u = prior_draws(
-            total, Z * CANDIDATES, 1, None if seed is None else ~seed, start * rerank
+            model.prior, total, 1, None if seed is None else ~seed, start * rerank, CANDIDATES
         )
-        candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
+        candidates = torch.cat([z.unsqueeze(1), extra], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
     if tones == "strict":
         c = tone_constraints(model, z, fixed)

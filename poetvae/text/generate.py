@@ -44,23 +44,27 @@ def fresh_seed() -> int:
 
 
 def prior_draws(
-    n: int, latent_dim: int, n_uniforms: int, seed: int | None, start: int = 0
+    prior, n: int, n_uniforms: int, seed: int | None, start: int = 0, latents: int = 1
 ) -> tuple[Tensor, Tensor]:
-    """Latents z ~ N(0, I) and n_uniforms uniforms per poem, from a per-poem seeded stream.
+    """Latents z ~ p(z) and n_uniforms uniforms per poem, from a per-poem seeded stream.
 
     Decoding takes L + 1 uniforms: one per position, then one for the poem's rhyme group.
     Poems start .. start + n - 1 of the seed are drawn, so a long run can be made in parts.
 
+    Args:
+        prior: the model's prior (core.priors), drawn with each poem's generator.
+        latents: latents per poem (candidates of a posterior search).
+
     Returns:
-        z (n, Z) and u (n, n_uniforms) on the CPU.
+        z (n, latents, Z) and u (n, n_uniforms) on the CPU.
     """
     if seed is None:
         seed = fresh_seed()
-    z, u = torch.empty(n, latent_dim), torch.empty(n, n_uniforms)
+    z, u = torch.empty(n, latents, prior.latent_dim), torch.empty(n, n_uniforms)
     gen = torch.Generator()
     for i in range(n):
         gen.manual_seed((seed * 1_000_003 + start + i) % 2**64)  # any int seed, as torch's uint64
-        z[i] = torch.randn(latent_dim, generator=gen)
+        z[i] = prior.sample(latents, gen)
         u[i] = torch.rand(n_uniforms, generator=gen)
     return z, u
 
@@ -397,7 +401,7 @@ def generate(
     refine: int = 0,
     start: int = 0,
 ) -> list[list[str]]:
-    """Sample n poems from the prior p(z) = N(0, I).
+    """Sample n poems from the model's prior p(z).
 
     Args:
         rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
@@ -412,7 +416,8 @@ def generate(
     if n == 0:
         return []
     passes = default_passes(model) if passes is None else passes
-    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, passes, refine), seed, start)
+    z, u = prior_draws(model.prior, n, n_uniforms(model, passes, refine), seed, start)
+    z = z[:, 0]
     c = rhyme_constraints(model, n) if rhyme else None
     ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
     return to_poems(model, ids)

@@ -9,6 +9,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides
 from ..core.device import dist_info, seed_everything
+from ..core.priors import fit_mixture
 from ..core.train import TrainConfig, fit, steps_per_epoch
 from .corpus import Corpus, Form, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
@@ -103,3 +104,40 @@ def train(
         unit="poems",
     )
     return {**result, "corpus": corpus.summary(), "out": str(out)}
+
+
+@torch.no_grad()
+def posteriors(model: PoetVAE, x: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, ...]:
+    """mu, logvar (N, Z each, float32, CPU) of q(z | x) for (N, L) poems."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = [model.encode(b.to(device)) for b in x.split(batch_size)]
+    return tuple(torch.cat([p[i].float().cpu() for p in parts]) for i in (0, 1))
+
+
+def fit_prior(
+    model: PoetVAE,
+    corpus: Corpus,
+    n_components: int,
+    steps: int = 2000,
+    seed: int = 0,
+    log=None,
+) -> PoetVAE:
+    """The model with a GaussianMixture prior fitted to the aggregate posterior of the corpus'
+    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged.
+
+    Raises:
+        ValueError: a corpus of another form, or more components than training poems.
+    """
+    if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
+        raise ValueError(
+            f"the model writes {model.cfg.n_lines} x {model.cfg.chars_per_line} "
+            f"poems, the corpus holds {corpus.form}"
+        )
+    mu, logvar = posteriors(model, encode_poems(model.vocab, corpus.splits["train"]))
+    prior = fit_mixture(mu, logvar, n_components, steps=steps, seed=seed, log=log)
+    cfg = replace(model.cfg, prior="mixture", prior_components=n_components)
+    fitted = PoetVAE(cfg, model.vocab)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("prior.")}
+    fitted.load_state_dict({**state, **{f"prior.{k}": v for k, v in prior.state_dict().items()}})
+    return fitted.to(next(model.parameters()).device).eval()

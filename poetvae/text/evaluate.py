@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..core.latent import active_units, gaussian_kl
+from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
 from .model import PoetVAE
 
@@ -49,10 +49,16 @@ def score_split(
         mu, logvar = model.encode(xb)
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = reparameterize(mu, logvar)
         recon = model.recon_nll(model.logits(z, xb), xb)  # (B,)
-        kl = gaussian_kl(mu, logvar).sum(-1)
-        nll = iwae_nll(mu, logvar, lambda zs, xb=xb: model.log_px(zs, xb), iw_samples)
+        kl = model.prior.kl(mu, logvar, z)  # closed form for N(0, I), else Monte Carlo
+        nll = iwae_nll(
+            mu,
+            logvar,
+            lambda zs, xb=xb: model.log_px(zs, xb),
+            iw_samples,
+            log_prior=model.prior.log_prob,
+        )
         acc = (model.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
@@ -176,6 +182,97 @@ def song_judge(chars_per_line: int) -> CharBigram:
     path = resources.files("poetvae.corpora").joinpath("song-judge", f"{name}.txt.gz")
     with gzip.open(str(path), "rt", encoding="utf-8") as f:
         return CharBigram([line.strip() for line in f], chars_per_line)
+
+
+class CrossLineAssociation:
+    """How strongly characters standing in different lines of one poem go together, judged on
+    text of its own: an outside judge of whole-poem coherence.
+
+    From the judge's poems, c(a, b) counts the poems holding a in one line and b in another and
+    n(a) the poems holding a, out of N; assoc(a, b) = log((c(a, b) + 1) / (n(a) n(b) / N + 1)),
+    observed over expected co-occurrence, each plus one, so that a pair too rare to judge
+    scores about 0 (no tuned constant). A poem's score is the mean assoc over its pairs of
+    characters in different lines. That mean also rewards common pairs whatever poem they stand
+    in, so `coherence` subtracts the same score of the same lines shuffled across poems: what is
+    left is how much more the lines of one poem go together than lines that merely look alike.
+    """
+
+    def __init__(self, poems: list[list[str]]):
+        self.ids: dict[str, int] = {}
+        for poem in poems:
+            for line in poem:
+                for c in line:
+                    self.ids.setdefault(c, len(self.ids))
+        V, self.n = len(self.ids), len(poems)
+        self.count = torch.zeros(V)  # n(a)
+        keys = []
+        for group, chars in self._by_shape(poems):
+            P, C = chars.shape
+            poem = torch.arange(P).unsqueeze(1)
+            self.count += torch.bincount((poem * V + chars).unique() % V, minlength=V)
+            a, b = self._cross_pairs(group)
+            lo, hi = (
+                torch.minimum(chars[:, a], chars[:, b]),
+                torch.maximum(chars[:, a], chars[:, b]),
+            )
+            key = ((poem * V + lo) * V + hi)[lo != hi].unique()  # each pair once per poem
+            keys.append(key % (V * V))
+        self.pairs, self.pair_count = torch.cat(keys).unique(return_counts=True)
+
+    def _by_shape(self, poems: list[list[str]]):
+        """(shape, (P, C) char ids) for each group of poems of one shape (lines x width)."""
+        groups: dict[tuple[int, ...], list[list[int]]] = {}
+        for poem in poems:
+            shape = tuple(len(line) for line in poem)
+            groups.setdefault(shape, []).append([self.ids.get(c, -1) for c in "".join(poem)])
+        return [(shape, torch.tensor(rows)) for shape, rows in groups.items()]
+
+    @staticmethod
+    def _cross_pairs(shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Index pairs (i < j) of the characters of a poem of this shape in different lines."""
+        line_of = torch.repeat_interleave(torch.arange(len(shape)), torch.tensor(shape))
+        a, b = torch.triu_indices(len(line_of), len(line_of), 1)
+        cross = line_of[a] != line_of[b]
+        return a[cross], b[cross]
+
+    def score(self, poems: list[list[str]]) -> float:
+        """Mean over poems of the mean assoc of their cross-line character pairs (nats)."""
+        V, total, count = len(self.ids), 0.0, 0
+        for shape, chars in self._by_shape(poems):
+            a, b = self._cross_pairs(shape)
+            x, y = chars[:, a], chars[:, b]  # (P, pairs)
+            known = (x >= 0) & (y >= 0)
+            key = torch.minimum(x, y) * V + torch.maximum(x, y)
+            at = torch.searchsorted(self.pairs, key).clamp(max=len(self.pairs) - 1)
+            c = torch.where(known & (self.pairs[at] == key), self.pair_count[at], 0).float()
+            n_x, n_y = self.count[x.clamp(min=0)], self.count[y.clamp(min=0)]
+            expected = torch.where(known, n_x * n_y / self.n, 0.0)
+            assoc = ((c + 1) / (expected + 1)).log()
+            mine = (x != y).float()  # a character beside itself says nothing
+            per_poem = (assoc * mine).sum(1) / mine.sum(1).clamp(min=1)
+            total, count = total + per_poem.sum().item(), count + len(per_poem)
+        return total / max(1, count)
+
+    def coherence(self, poems: list[list[str]], seed: int = 0) -> dict[str, float]:
+        """{"within", "shuffled", "coherence"}: the score of the poems, of their lines shuffled
+        across poems (line i of each poem from a random poem, by a seeded permutation per line
+        index), and their difference, in nats."""
+        rng = random.Random(seed)
+        columns = [[p[i] for p in poems] for i in range(len(poems[0]) if poems else 0)]
+        for column in columns:
+            rng.shuffle(column)
+        shuffled = [list(lines) for lines in zip(*columns, strict=True)]
+        within, mixed = self.score(poems), self.score(shuffled)
+        return {"within": within, "shuffled": mixed, "coherence": within - mixed}
+
+
+@functools.cache
+def coherence_judge() -> CrossLineAssociation:
+    """The outside judge of whole-poem coherence, fitted on Song poems that no corpus trains on
+    (corpora/song-judge/poems.txt.gz)."""
+    path = resources.files("poetvae.corpora").joinpath("song-judge", "poems.txt.gz")
+    with gzip.open(str(path), "rt", encoding="utf-8") as f:
+        return CrossLineAssociation([line.strip().split("，") for line in f])
 
 
 def evaluate(

@@ -123,7 +123,7 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if "/" not in source:
         names = ", ".join(sorted(index))
         raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
-    from ..core.hub import hub_reachable
+    from ..hub import hub_reachable
 
     offline = not hub_reachable()  # fail at once, or load the cached copy, without the hub
     return _from_dataset(source, _load_texts(source, None, offline), splits)
@@ -163,7 +163,7 @@ def _load_texts(
 ) -> dict[str, list[str]]:
     import datasets  # heavy: only here, never on the generate path
 
-    from ..core.hub import hub_offline
+    from ..hub import hub_offline
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # our error says it in one line

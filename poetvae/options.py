@@ -6,6 +6,7 @@ Only click is imported at module level, so `poetvae --help` stays instant.
 
 import functools
 import math
+import sys
 
 import click
 
@@ -186,6 +187,13 @@ training = apply(
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
 """The options every `train` command shares, in one place."""
+
+
+def progress_bar(total: int, initial: int):
+    """The training bar, on stderr (tqdm is imported here: the core imports only torch)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, dynamic_ncols=True, unit="step", file=sys.stderr)
 
 
 def say(text: str) -> None:

@@ -97,7 +97,7 @@ def test_dynamic_binarization_gives_fresh_zero_one_pixels():
 def trained_vae(tmp_path_factory):
     model = tiny("vae")
     cfg = TrainConfig(max_steps=150, batch_size=32, warmup_steps=10, lr=5e-3)
-    fit(model, tiny_images(256), None, cfg, tmp_path_factory.mktemp("vae"), CPU, progress=False)
+    fit(model, tiny_images(256), None, cfg, tmp_path_factory.mktemp("vae"), CPU)
     return model.eval()
 
 
@@ -181,16 +181,14 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, kind):
     train, valid = tiny_images(96), tiny_images(20, seed=5)
     cfg = TrainConfig(max_steps=12, batch_size=16, warmup_steps=2, eval_every=4)
     full = tiny(kind)
-    fit(full, train, valid, cfg, tmp_path / "full", CPU, meta=full.meta(), progress=False)
+    fit(full, train, valid, cfg, tmp_path / "full", CPU, meta=full.meta())
 
     def kill(step, metrics):
         if step == 8:
             raise Killed
 
     def fit_cut(model, **kw):
-        fit(
-            model, train, valid, cfg, tmp_path / "cut", CPU, meta=model.meta(), progress=False, **kw
-        )
+        fit(model, train, valid, cfg, tmp_path / "cut", CPU, meta=model.meta(), **kw)
 
     cut = tiny(kind)
     with pytest.raises(Killed):

@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TextIO
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from . import checkpoint
 from .config import to_dict
@@ -57,6 +56,19 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if self.lr <= 0 or self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("lr must be > 0, max_steps and batch_size >= 1")
+
+
+class Progress(Protocol):
+    """The progress bar `fit` reports to; a tqdm bar is one. The caller makes it (core imports
+    only torch), so a library user or a test needs no bar at all."""
+
+    def update(self, n: int) -> Any: ...
+
+    def set_postfix(self, ordered_dict: dict[str, str], refresh: bool) -> Any: ...
+
+    def write(self, s: str, file: TextIO) -> Any: ...
+
+    def close(self) -> Any: ...
 
 
 class TrainingDiverged(RuntimeError):
@@ -146,7 +158,7 @@ def fit(
     meta: dict[str, Any] | None = None,
     files: dict[str, bytes] | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     unit: str = "items",
     on_eval: Callable[[int, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
@@ -161,7 +173,8 @@ def fit(
         meta: model config etc. stored in config.json (the trainer adds `train` and `step`).
         files: extra files saved with every checkpoint (e.g. the vocabulary).
         resume: continue from the checkpoint in `run_dir` (weights, optimizer, step, RNG).
-        progress: show a progress bar.
+        progress: makes the main rank's bar, called as progress(total=, initial=) (e.g. tqdm);
+            None: no bar and no validation lines.
         unit: what one item is called in the speed read-out ("poems", "images").
         on_eval: called as on_eval(step, metrics) after each evaluation.
 
@@ -227,18 +240,15 @@ def fit(
             stop["requested"] = True
 
         previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
-        bar = tqdm(
-            total=cfg.max_steps,
-            initial=step,
-            disable=not (progress and dist.is_main),
-            dynamic_ncols=True,
-            unit="step",
-            file=sys.stderr,
+        bar = (
+            progress(total=cfg.max_steps, initial=step)
+            if progress is not None and dist.is_main
+            else None
         )
         parts: dict[str, float] = {}
 
         def say(text: str) -> None:
-            if progress and dist.is_main:
+            if bar is not None:
                 bar.write(text, file=sys.stderr)
 
         seen, tick = 0, time.perf_counter()
@@ -264,13 +274,13 @@ def fit(
                 step += 1
                 seen += idx.numel() * dist.world_size
                 parts = {"loss": out.loss.item(), **out.parts}
-                if step % 10 == 0 or step == cfg.max_steps:
-                    now = time.perf_counter()
-                    bar.set_postfix(
-                        _fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False
-                    )
-                    seen, tick = 0, now
-                bar.update(1)
+                if bar is not None:
+                    if step % 10 == 0 or step == cfg.max_steps:
+                        now = time.perf_counter()
+                        speed = {f"{unit}/s": f"{seen / (now - tick):.0f}"}
+                        bar.set_postfix(_fmt(parts) | speed, refresh=False)
+                        seen, tick = 0, now
+                    bar.update(1)
                 if step % eval_every == 0 or step == cfg.max_steps:
                     if valid is not None:
                         last_valid = evaluate(net, valid, cfg.batch_size, device)
@@ -289,7 +299,8 @@ def fit(
                 say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
                 save(step)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         stopped = stop["requested"]

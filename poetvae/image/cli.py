@@ -111,7 +111,7 @@ def train(
         tuple(flags) + tuple(overrides),
         epochs=None if max_steps else (epochs or 10),
         resume=resume,
-        progress=not quiet,
+        progress=None if quiet else options.progress_bar,
         limit=limit,
         data_ref=data,
     )

@@ -1,5 +1,6 @@
 """`poetvae image train`: data -> ImageConfig -> model -> core.fit, in one function."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides
 from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit, steps_per_epoch
+from ..core.train import Progress, TrainConfig, fit, steps_per_epoch
 from .data import ImageData, load_images
 from .models import ImageConfig, build, load
 
@@ -38,7 +39,7 @@ def train(
     overrides: tuple[str, ...] = (),
     epochs: float | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     limit: int | None = None,
     data_ref: str | None = None,
 ) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def train(
         overrides: `key=value` changes to the preset (e.g. latent_dim=2).
         epochs: passes over the train split instead of max_steps.
         resume: continue the run in `out` (its model config wins; `kind` must match).
-        progress: show a progress bar.
+        progress: makes a progress bar (see `core.train.fit`); None: none.
         limit: train on the first `limit` train images only (quick runs, benchmarks).
         data_ref: what config.json records as the data (default: `data` when it is a string);
             `reconstruct` and `eval` reload the data from it.

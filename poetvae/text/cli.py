@@ -98,7 +98,7 @@ def train(
         overrides,
         epochs=None if max_steps else (epochs or 10),
         resume=resume,
-        progress=not quiet,
+        progress=None if quiet else options.progress_bar,
         init_from=init_from,
     )
     options.say_trained(result)

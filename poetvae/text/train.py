@@ -1,5 +1,6 @@
 """`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides
 from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit, steps_per_epoch
+from ..core.train import Progress, TrainConfig, fit, steps_per_epoch
 from .corpus import Corpus, Form, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
 from .vocab import Vocab
@@ -31,7 +32,7 @@ def train(
     overrides: tuple[str, ...] = (),
     epochs: float | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a PoetVAE on a corpus into run directory `out`.
@@ -45,7 +46,7 @@ def train(
         overrides: `key=value` changes to the preset.
         epochs: train this many passes over the train split instead of max_steps.
         resume: continue the run in `out` (model config and vocabulary come from it).
-        progress: show a progress bar.
+        progress: makes a progress bar (see `core.train.fit`); None: none.
         init_from: start a new run from this checkpoint's weights, config and vocabulary
             (`overrides` apply on top, e.g. decoder=mask-predict to continue a parallel model
             with a draft path; a fresh optimizer, step 0).

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..core.latent import active_units, gaussian_kl
+from ..core.latent import active_units, gaussian_kl, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
 from .model import PoetVAE
 
@@ -49,8 +49,7 @@ def score_split(
         mu, logvar = model.encode(xb)
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        recon = model.recon_nll(model.logits(z, xb), xb)  # (B,)
+        recon = model.recon_nll(model.logits(reparameterize(mu, logvar), xb), xb)  # (B,)
         kl = gaussian_kl(mu, logvar).sum(-1)
         nll = iwae_nll(mu, logvar, lambda zs, xb=xb: model.log_px(zs, xb), iw_samples)
         acc = (model.logits(mu, xb).argmax(-1) == xb).float().mean(-1)

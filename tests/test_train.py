@@ -133,6 +133,21 @@ def test_batches_cover_each_epoch_once_and_ranks_split_them():
     assert len(set(torch.cat(ranks).tolist())) == 8
 
 
+def test_the_budget_is_epochs_or_steps_and_fit_turns_epochs_into_steps(tmp_path):
+    with pytest.raises(ValueError, match="not both"):
+        TrainConfig(epochs=1, max_steps=2)
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+    assert TrainConfig(max_steps=7).resolve(64).max_steps == 7
+    assert TrainConfig(epochs=1.5, batch_size=16).resolve(64).max_steps == 6  # 4 steps an epoch
+    assert TrainConfig(epochs=1, batch_size=16).resolve(64, world=2).max_steps == 2
+    assert TrainConfig(batch_size=16).resolve(64).max_steps == 40  # 10 epochs by default
+    model = tiny_model()
+    cfg = TrainConfig(epochs=0.5, batch_size=16, warmup_steps=1)
+    assert fit(model, data(), None, cfg, tmp_path, CPU, meta=model.meta())["step"] == 2
+    assert checkpoint.read_meta(tmp_path)["train"]["max_steps"] == 2
+
+
 def test_lr_warms_up_then_decays():
     cfg = TrainConfig(max_steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
     assert get_lr(0, cfg) == pytest.approx(0.1)

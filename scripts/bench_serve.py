@@ -9,6 +9,9 @@ how fast the light request was answered, beside its time on an idle server.
 
 Usage: OMP_NUM_THREADS=1 python scripts/bench_serve.py [--clients 8] [--requests 400]
        [--seconds 60] [--burst 30] [--only load|burst] [--checkpoint FORM=DIR ...]
+
+Run it from the root of the checkout to measure: the server is `python -m poetvae`, which imports
+the package from the working directory before PYTHONPATH.
 """
 
 import argparse

@@ -6,6 +6,7 @@ Only click is imported at module level, so `poetvae --help` stays instant.
 
 import functools
 import math
+import sys
 
 import click
 
@@ -117,7 +118,7 @@ def apply(*decorators):
     return wrap
 
 
-training = apply(
+_training = apply(
     click.option(
         "--epochs",
         type=Number(min=0, max=100_000, min_open=True),
@@ -185,7 +186,54 @@ training = apply(
     resume,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
-"""The options every `train` command shares, in one place."""
+
+
+def training(command):
+    """The options every `train` command shares. The optimisation options reach the command as
+    one TrainConfig, `train_cfg`, and --quiet as `progress` (a bar maker, or None); --device,
+    --preset, --set and --resume come as they are."""
+
+    @functools.wraps(command)
+    def with_config(
+        *args,
+        epochs,
+        max_steps,
+        batch_size,
+        lr,
+        warmup_steps,
+        seed,
+        beta,
+        kl_warmup,
+        eval_every,
+        quiet,
+        **kwargs,
+    ):
+        from .core.train import TrainConfig
+
+        try:
+            cfg = TrainConfig(
+                epochs=epochs,
+                max_steps=max_steps,
+                batch_size=batch_size,
+                lr=lr,
+                warmup_steps=warmup_steps,
+                seed=seed,
+                beta=beta,
+                kl_warmup_steps=kl_warmup,
+                eval_every=eval_every,
+            )
+        except ValueError as e:  # e.g. both --epochs and --max-steps
+            raise click.UsageError(str(e)) from None
+        return command(*args, train_cfg=cfg, progress=None if quiet else progress_bar, **kwargs)
+
+    return _training(with_config)
+
+
+def progress_bar(total: int, initial: int):
+    """The training bar, on stderr (tqdm is imported here: the core imports only torch)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, dynamic_ncols=True, unit="step", file=sys.stderr)
 
 
 def say(text: str) -> None:
@@ -194,26 +242,6 @@ def say(text: str) -> None:
 
     if dist_info().is_main:
         click.echo(text, err=True)
-
-
-def train_config():
-    """The TrainConfig that the `training` options of the running command ask for.
-
-    max_steps stands in as 1 when --epochs is given: the trainer sets it from the corpus size.
-    """
-    from .core.train import TrainConfig
-
-    p = click.get_current_context().params
-    return TrainConfig(
-        max_steps=p["max_steps"] or 1,
-        batch_size=p["batch_size"],
-        lr=p["lr"],
-        warmup_steps=p["warmup_steps"],
-        seed=p["seed"],
-        beta=p["beta"],
-        kl_warmup_steps=p["kl_warmup"],
-        eval_every=p["eval_every"],
-    )
 
 
 def say_trained(result: dict) -> None:

@@ -444,13 +444,22 @@ def test_a_closed_pipe_ends_generate_at_once_without_a_traceback():
     assert time.monotonic() - start < 10  # at the next chunk at the latest, not after 10^8 poems
 
 
-def test_a_corpus_too_small_for_a_valid_split_still_trains(tmp_path):
-    corpus = tmp_path / "two.txt"
-    corpus.write_text("白日\n黄河\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    "text,count",
+    [
+        ("hello world\nthis is not a poem\n", "2 texts, none a poem"),  # not Chinese verse
+        ("白日\n黄河\n", "train 2, valid 0"),  # verse, but too little of it to split
+    ],
+)
+def test_a_corpus_too_small_to_split_is_refused_in_one_line(tmp_path, text, count):
+    corpus = tmp_path / "poems.txt"
+    corpus.write_text(text, encoding="utf-8")
+    out = tmp_path / "run"
     args = ["--preset", "tiny", "--max-steps", 2, "--device", "cpu", "--quiet"]
-    result = run("train", "--corpus", corpus, "--out", tmp_path / "run", *args)
-    assert result.exit_code == 0, result.output
-    assert run("generate", "--checkpoint", tmp_path / "run", "-n", 2).exit_code == 0
+    result = run("train", "--corpus", corpus, "--out", out, *args)
+    assert result.exit_code == 1 and not out.exists()
+    message = result.output.strip()
+    assert "\n" not in message and str(corpus) in message and count in message
 
 
 def test_the_cli_decoding_defaults_are_the_library_ones():

@@ -1,11 +1,15 @@
 """`poetvae serve`'s JSON API on a real loopback server: same poems as the CLI, one-line 4xx for
 bad input, bounds, concurrency, and no web framework on `generate`'s import path."""
 
+import contextlib
 import inspect
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -194,6 +198,53 @@ def test_a_missing_model_and_a_late_answer_are_one_line_errors(odd_server):
     assert call(odd_server + "/api/options")[0] == 200  # answered while the model works
     time.sleep(1.0)  # the late computation finishes; the next request has the thread
     assert call(odd_server + "/api/reconstruct", poem=JING_YE_SI)[0] == 200
+
+
+@contextlib.contextmanager
+def held_studio(run_dir, timeout: float):
+    """A studio whose first decoder call waits for `release`; `calls` records the batch size of
+    every decoder call after the server's own check has let it through."""
+    from poetvae.web.app import create_app
+    from poetvae.web.limits import Limits
+
+    app = create_app({"wuyan": run_dir}, Limits(timeout=timeout))
+    model = app.state.models.get("wuyan")  # loaded here, so that the test can watch its calls
+    calls, release = [], threading.Event()
+
+    def watch(module, args):  # runs after the server's hook, which raises for dropped work
+        calls.append(len(args[0]))
+        if len(calls) == 1:
+            release.wait(60)
+
+    model.decoder.register_forward_pre_hook(watch)
+    with serving(app) as url:
+        yield url, calls, release
+
+
+def test_a_timed_out_request_computes_nothing_after_its_timeout(tiny_run):
+    with held_studio(tiny_run, timeout=0.5) as (url, calls, release):
+        assert call(url + "/api/write", n=4, seed=1)[0] == 503  # its first model call is held
+        release.set()
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200  # after the dropped one stopped
+    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]  # 4 poems: one model call only
+
+
+def test_a_request_whose_client_went_away_computes_no_more(tiny_run, caplog):
+    caplog.set_level(logging.INFO, logger="poetvae.web")
+    with held_studio(tiny_run, timeout=600) as (url, calls, release):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(b"GET /api/write?n=4&seed=1 HTTP/1.1\r\nHost: poetvae\r\n\r\n")
+            deadline = time.monotonic() + 30
+            while not calls and time.monotonic() < deadline:  # its first model call is held
+                time.sleep(0.01)
+        deadline = time.monotonic() + 30  # the client has gone; the server notices
+        while "the client went away" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        assert "the client went away" in caplog.text
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200
+    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]
 
 
 def test_a_model_of_the_wrong_form_is_refused(tiny_run):

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core.hub import hub_offline, hub_reachable
+from ..hub import hub_offline, hub_reachable
 from .idx import read_split
 
 # Debian's `dataset-fashion-mnist` package installs the IDX files here

@@ -253,21 +253,10 @@ class VAE(AE):
         r, k = recon.mean().item(), kl.mean().item()
         return Output(loss, {"recon": r, "kl": k, "elbo": -(r + k)})
 
-    def log_weights(self, x: Tensor, y: Tensor | None, k: int) -> Tensor:
-        """log p(x, z_k) - log q(z_k | x) for k posterior samples (Burda et al. 2016, eq. 8).
-
-        Args:
-            x: (B, 1, H, W) prepared pixels (see `pixels`).
-            y: (B, C) one-hot condition or None.
-            k: samples per image.
-
-        Returns:
-            (K, B) log importance weights in nats.
-        """
-        mu, logvar = (t.float() for t in self.encode(x, y))
-        z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (K, B, Z)
-        log_px = -self.recon_nll(self.decode(z, y), x)  # (K, B)
-        return log_px + log_normal(z) - log_normal(z, mu, logvar)
+    def log_px(self, z: Tensor, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """log p(x | z) in nats for (K, B, Z) latents, (B, 1, H, W) prepared pixels (see
+        `pixels`) and (B, C) one-hot labels or None -> (K, B)."""
+        return -self.recon_nll(self.decode(z, y), x)
 
 
 class CVAE(VAE):

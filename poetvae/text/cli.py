@@ -46,25 +46,7 @@ DEFAULT_TOP_P = 0.95
 )
 @options.training
 @one_line_errors
-def train(
-    corpus,
-    out,
-    init_from,
-    epochs,
-    max_steps,
-    batch_size,
-    lr,
-    warmup_steps,
-    device,
-    seed,
-    preset,
-    overrides,
-    beta,
-    kl_warmup,
-    eval_every,
-    resume,
-    quiet,
-):
+def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides, resume):
     """Train the poetry VAE on a corpus.
 
     Shows loss / recon / KL and poems per second, validates each epoch, writes an atomic
@@ -72,8 +54,6 @@ def train(
     and exits; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node N`
     it trains with DistributedDataParallel.
     """
-    if epochs is not None and max_steps is not None:
-        raise click.UsageError("give --epochs or --max-steps, not both")
     if init_from and resume:
         raise click.UsageError("--init-from starts a new run; --resume continues one: not both")
     from ..core.checkpoint import check_run_dir
@@ -88,17 +68,15 @@ def train(
     apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
-    cfg = options.train_config()
     result = train_text(
         loaded,
         out,
-        cfg,
+        train_cfg,
         dev,
         preset,
         overrides,
-        epochs=None if max_steps else (epochs or 10),
         resume=resume,
-        progress=not quiet,
+        progress=progress,
         init_from=init_from,
     )
     options.say_trained(result)

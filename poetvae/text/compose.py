@@ -122,12 +122,15 @@ def posterior_latents(
         (B, Z) latents.
     """
     B, M, Z = z.shape
-    pos = torch.tensor(list(fixed))
-    ids = torch.tensor(list(fixed.values()))
+    at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
+    at[list(fixed)] = True
+    ids = torch.tensor([fixed[p] for p in sorted(fixed)])  # (F,) in position order, as `at` is
     device = next(model.parameters()).device
     log_lik = []
-    for rows in z.view(B * M, Z).split(256):
-        logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
+    for rows in z.view(B * M, Z).split(128):
+        # logits at the F fixed positions only: the projection to V dominates the decoder
+        logits = model.decode(rows.to(device), at=at.to(device).expand(len(rows), -1))
+        logp = logits.float().view(len(rows), len(ids), -1).log_softmax(-1).cpu()  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
     pick = _pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)

@@ -1,5 +1,6 @@
 """`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -8,9 +9,9 @@ import torch
 
 from ..core import checkpoint
 from ..core.config import apply_overrides
-from ..core.device import dist_info, seed_everything
+from ..core.device import seed_everything
 from ..core.priors import fit_mixture
-from ..core.train import TrainConfig, fit, steps_per_epoch
+from ..core.train import Progress, TrainConfig, fit
 from .corpus import Corpus, Form, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
 from .vocab import Vocab
@@ -30,9 +31,8 @@ def train(
     device: torch.device,
     preset: str = "base",
     overrides: tuple[str, ...] = (),
-    epochs: float | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a PoetVAE on a corpus into run directory `out`.
@@ -40,13 +40,12 @@ def train(
     Args:
         corpus: a corpus name/path (see `load_corpus`) or a loaded Corpus.
         out: run directory; must not hold a checkpoint unless `resume`.
-        train_cfg: optimisation settings (max_steps is replaced when `epochs` is given).
+        train_cfg: optimisation settings, the budget in epochs or steps included.
         device: training device.
         preset: PoetVAEConfig preset for a new run.
         overrides: `key=value` changes to the preset.
-        epochs: train this many passes over the train split instead of max_steps.
         resume: continue the run in `out` (model config and vocabulary come from it).
-        progress: show a progress bar.
+        progress: makes a progress bar (see `core.train.fit`); None: none.
         init_from: start a new run from this checkpoint's weights, config and vocabulary
             (`overrides` apply on top, e.g. decoder=mask-predict to continue a parallel model
             with a draft path; a fresh optimizer, step 0).
@@ -86,9 +85,6 @@ def train(
         model = model.to(device)
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
-    if epochs is not None:
-        per_epoch = steps_per_epoch(len(x_train), train_cfg.batch_size, dist_info().world_size)
-        train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     meta = {**model.meta(), "corpus": corpus.name}
     result = fit(
         model,

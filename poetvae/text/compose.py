@@ -122,12 +122,15 @@ def posterior_latents(
         (B, Z) latents.
     """
     B, M, Z = z.shape
-    pos = torch.tensor(list(fixed))
-    ids = torch.tensor(list(fixed.values()))
+    pos = sorted(fixed)
+    ids = torch.tensor([fixed[p] for p in pos])
     device = next(model.parameters()).device
     log_lik = []
     for rows in z.view(B * M, Z).split(256):
-        logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
+        at = torch.zeros(len(rows), model.cfg.seq_len, dtype=torch.bool, device=device)
+        at[:, pos] = True  # project only the F fixed positions: most of the cost is the V-way head
+        logp = model.decode(rows.to(device), None, at).float().log_softmax(-1).cpu()  # (R * F, V)
+        logp = logp.view(len(rows), len(pos), -1)  # (R, F, V), positions in increasing order
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
     pick = _pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)

@@ -114,6 +114,17 @@ def test_both_forms_reconstruct_and_interpolate(studio, heads):
     assert status == 200 and [p["t"] for p in path["poems"]] == [0, 0.5, 1]
 
 
+def test_the_vocabulary_lists_each_character_once_with_its_tone(studio, tiny_qiyan_run):
+    from poetvae.text.model import load
+
+    status, answer = call(studio + "/api/vocab", form="qiyan")
+    assert status == 200 and answer["form"] == "qiyan"
+    chars = [c for c in load(tiny_qiyan_run).vocab.itos if len(c) == 1]
+    assert list(answer["chars"]) == chars and len(set(chars)) == len(chars)
+    assert answer["tones"] == "".join(map(prosody.tone_mark, chars))
+    assert set(answer["tones"]) <= set("平仄中")
+
+
 BAD = [
     ("POST", "/api/write", "{", 400, "malformed JSON"),
     ("POST", "/api/write", '{"n": NaN}', 400, "NaN"),

@@ -4,6 +4,7 @@ p50/p99 latency and errors per scenario.
 
 Usage: OMP_NUM_THREADS=1 python scripts/bench_serve.py [--clients 8] [--requests 400]
        [--seconds 60] [--checkpoint FORM=DIR ...]
+With --clients 1 the p50 is the median time of one request alone (e.g. a rewrite's).
 """
 
 import argparse
@@ -22,6 +23,13 @@ import urllib.parse
 SCENARIOS = {  # name -> GET /api/write query
     "write 4 poems (default decoding)": {"n": 4},
     "acrostic + strict tones, 1 poem": {"n": 1, "acrostic": "春夏秋冬", "tones": "strict"},
+    # the studio's 重写 with line 1 kept: one poem, a whole-poem pattern, a fresh seed each time
+    "rewrite 五言, line 1 kept": {"n": 1, "pattern": "白日依山尽，" + "，".join(["＿" * 5] * 3)},
+    "rewrite 七言, line 1 kept": {
+        "form": "qiyan",
+        "n": 1,
+        "pattern": "两个黄鹂鸣翠柳，" + "，".join(["＿" * 7] * 3),
+    },
 }
 
 

@@ -9,6 +9,7 @@ how fast the light request was answered, beside its time on an idle server.
 
 Usage: OMP_NUM_THREADS=1 python scripts/bench_serve.py [--clients 8] [--requests 400]
        [--seconds 60] [--burst 30] [--only load|burst] [--checkpoint FORM=DIR ...]
+With --clients 1 the p50 is the median time of one request alone (e.g. a rewrite's).
 
 Run it from the root of the checkout to measure: the server is `python -m poetvae`, which imports
 the package from the working directory before PYTHONPATH.
@@ -31,6 +32,13 @@ from collections import Counter
 SCENARIOS = {  # name -> GET /api/write query
     "write 4 poems (default decoding)": {"n": 4},
     "acrostic + strict tones, 1 poem": {"n": 1, "acrostic": "春夏秋冬", "tones": "strict"},
+    # the studio's 重写 with line 1 kept: one poem, a whole-poem pattern, a fresh seed each time
+    "rewrite 五言, line 1 kept": {"n": 1, "pattern": "白日依山尽，" + "，".join(["＿" * 5] * 3)},
+    "rewrite 七言, line 1 kept": {
+        "form": "qiyan",
+        "n": 1,
+        "pattern": "两个黄鹂鸣翠柳，" + "，".join(["＿" * 7] * 3),
+    },
 }
 HEAVIEST = {"n": 16, "rerank": 8, "acrostic": "春夏秋冬", "tones": "strict"}  # the server's bounds
 LIGHT = {"n": 1}

@@ -102,6 +102,19 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
     assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")
 
 
+@pytest.mark.parametrize("form,line", [("wuyan", "白日依山尽"), ("qiyan", "两个黄鹂鸣翠柳")])
+def test_a_pattern_may_keep_line_3_only_and_a_kept_character_that_breaks_tones_is_named(form, line):
+    pattern = "，".join(["＿" * len(line)] * 2 + [line])
+    result = run("generate", "--form", form, "--pattern", pattern, "-n", 3, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [p["lines"][2] for p in json.loads(result.output)] == [line] * 3
+    pattern = "＿" * len(line) + "，" + line  # as line 2, whose end must rhyme, so be 平
+    strict = run("generate", "--form", form, "--pattern", pattern, "--tones", "strict")
+    assert_one_line_error(strict)
+    assert "the kept " in strict.output and "(line 2, character " in strict.output
+    assert "where every regulated 平仄 template wants" in strict.output
+
+
 def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
     from poetvae.text import prosody
 

@@ -115,3 +115,87 @@ def test_strict_tones_use_only_characters_of_one_known_tone_where_a_tone_is_requ
         text = "".join(poem)
         for pos in (1, 3, 4, 6, 8, 9, 11, 13, 14, 16, 18, 19):  # 2nd, 4th, 5th of each line
             assert prosody.tone(text[pos]) != "either", (poem, text[pos])  # no heteronym
+
+
+def keep(poem: list[str], kept: set[int]) -> str:
+    """The pattern that keeps the characters at positions `kept` of a poem (＿ elsewhere)."""
+    text = "".join(poem)
+    n = len(poem[0])
+    return "，".join(
+        "".join(c if i + j in kept else "＿" for j, c in enumerate(text[i : i + n]))
+        for i in range(0, len(text), n)
+    )
+
+
+@pytest.mark.parametrize("run", ["tiny_run", "tiny_qiyan_run", "tiny_mask_predict_run"])
+@pytest.mark.parametrize("where", ["line 3", "scattered", "line 2 end", "last line"])
+def test_kept_characters_anywhere_stay_and_the_rest_is_redrawn_in_rhyme(request, run, where):
+    model = load(request.getfixturevalue(run))
+    n = model.cfg.chars_per_line
+    kept = {
+        "line 3": set(range(2 * n, 3 * n)),
+        "scattered": {1, n + 3, 2 * n, 4 * n - 2},
+        "line 2 end": {2 * n - 1},  # a rhyme position: the free line 4 end rhymes with it
+        "last line": set(range(3 * n, 4 * n)),
+    }[where]
+    first = write(model, 1, 0.8, 0.9, seed=0)[0]
+    pattern = keep(first, kept)
+    assert sorted(pattern_positions(model, pattern)) == sorted(kept)
+    redrawn = write(model, 6, 0.8, 0.9, seed=1, pattern=pattern)
+    for poem in redrawn:
+        text = "".join(poem)
+        assert all(text[p] == "".join(first)[p] for p in kept), (pattern, poem)
+        assert prosody.check(poem)["rhyme"], poem
+    free = [p for p in range(4 * n) if p not in kept]
+    assert any(any("".join(p)[i] != "".join(first)[i] for i in free) for p in redrawn)
+
+
+def test_strict_tones_keep_a_line_that_fits_a_template(model):
+    for seed in range(3):
+        first = write(model, 1, 0.8, 0.9, seed=seed, tones="strict")[0]
+        pattern = keep(first, set(range(10, 15)) | {4})  # line 3 and the end of line 1
+        for poem in write(model, 4, 0.8, 0.9, seed=seed + 10, tones="strict", pattern=pattern):
+            assert poem[2] == first[2] and poem[0][-1] == first[0][-1]
+            assert prosody.check(poem)["all"], poem
+
+
+def chars_of(model, tone=None, groups=None, n=2):
+    """n single-character pieces of the model's vocabulary with this tone / these rhyme groups."""
+    out = [
+        c
+        for c in model.vocab.itos[2:]
+        if len(c) == 1
+        and (tone is None or prosody.tone(c) == tone)
+        and (groups is None or prosody.rhyme_groups(c) == groups)
+    ]
+    assert len(out) >= n
+    return out[:n]
+
+
+def test_a_kept_character_that_breaks_rhyme_or_tones_is_named_in_one_line(model):
+    (a,) = chars_of(model, prosody.PING, frozenset({"尤"}), 1)
+    (b,) = chars_of(model, prosody.PING, frozenset({"寒"}), 1)
+    (ze,) = chars_of(model, prosody.ZE, n=1)
+    cases = [
+        ({"pattern": f"＿＿＿＿＿，＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}"},
+         f"the kept {b} (line 4, character 5) cannot rhyme with {a} (line 2, character 5): "
+         "free a kept character or turn rhyme off (--no-rhyme)"),
+        ({"pattern": f"＿＿＿＿＿，＿＿＿＿{ze}", "tones": "strict"},
+         f"the kept {ze} (line 2, character 5) is 仄 where every regulated 平仄 template wants 平"),
+        ({"pattern": f"＿{a}＿＿＿，＿{b}＿＿＿", "tones": "strict"},
+         f"the kept {a} (line 1, character 2), 平, and {b} (line 2, character 2), 平, fit no "
+         "regulated 平仄 template together"),
+        ({"pattern": f"＿＿＿＿{a}，＿＿＿＿{b}", "tones": "strict"},
+         f"the kept {b} (line 2, character 5) cannot rhyme with {a} (line 1, character 5)"),
+    ]  # fmt: skip
+    for kwargs, message in cases:
+        with pytest.raises(ValueError) as e:
+            write(model, 0, **kwargs)  # checked before any decoding
+        assert str(e.value).startswith(message) and "\n" not in str(e.value)
+    assert write(model, 1, pattern=cases[0][0]["pattern"], rhyme=False)  # kept as asked
+
+
+def test_strict_tones_keep_a_heteronym_where_either_reading_fits(model):
+    (either,) = chars_of(model, prosody.EITHER, n=1)
+    for poem in write(model, 4, 0.8, 0.9, seed=4, tones="strict", pattern=f"＿{either}＿＿＿"):
+        assert poem[0][1] == either and prosody.check(poem)["all"], poem

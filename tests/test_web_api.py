@@ -118,6 +118,46 @@ def test_both_forms_reconstruct_and_interpolate(studio, heads):
     assert status == 200 and [p["t"] for p in path["poems"]] == [0, 0.5, 1]
 
 
+@pytest.mark.parametrize("form", ["wuyan", "qiyan"])
+def test_a_rewrite_keeps_line_3_only_and_its_link_writes_it_again(studio, form):
+    status, first = call(studio + "/api/write", form=form, n=1, seed=0)
+    assert status == 200, first
+    lines = first["poems"][0]["lines"]
+    n = len(lines[0])
+    pattern = "，".join(["＿" * n] * 2 + [lines[2], "＿" * n])  # what the page sends on 重写
+    status, again = call(studio + "/api/write", {"form": form, "n": 1, "pattern": pattern})
+    assert status == 200, again
+    assert again["poems"][0]["lines"][2] == lines[2] and again["options"]["pattern"] == pattern
+    link = {k: v for k, v in again["options"].items() if v is not None}  # the page's link
+    assert call(studio + "/api/write", **link)[1]["poems"] == again["poems"]
+
+
+def test_a_kept_character_that_cannot_rhyme_is_a_400_naming_it(studio, tiny_run):
+    from poetvae.text.model import load
+
+    known = [c for c in load(tiny_run).vocab.itos[2:] if len(c) == 1]
+    a = next(c for c in known if prosody.rhyme_groups(c) == {"尤"})
+    b = next(c for c in known if prosody.rhyme_groups(c) == {"寒"})
+    status, answer = call(studio + "/api/write", pattern=f"＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}")
+    assert status == 200  # line 1 does not rhyme under free tones
+    status, answer = call(
+        studio + "/api/write", pattern=f"＿＿＿＿＿，＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}"
+    )
+    assert status == 400 and list(answer) == ["error"]
+    assert answer["error"].startswith(f"the kept {b} (line 4, character 5) cannot rhyme with {a}")
+
+
+def test_the_vocabulary_lists_each_character_once_with_its_tone(studio, tiny_qiyan_run):
+    from poetvae.text.model import load
+
+    status, answer = call(studio + "/api/vocab", form="qiyan")
+    assert status == 200 and answer["form"] == "qiyan"
+    chars = [c for c in load(tiny_qiyan_run).vocab.itos if len(c) == 1]
+    assert list(answer["chars"]) == chars and len(set(chars)) == len(chars)
+    assert answer["tones"] == "".join(map(prosody.tone_mark, chars))
+    assert set(answer["tones"]) <= set("平仄中")
+
+
 BAD = [
     ("POST", "/api/write", "{", 400, "malformed JSON"),
     ("POST", "/api/write", '{"n": NaN}', 400, "NaN"),

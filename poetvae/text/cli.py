@@ -238,8 +238,10 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     "--pattern",
     default=None,
     metavar="TEMPLATE",
-    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, "
-    "e.g. '床前＿＿光，疑是＿＿霜'; may cover the first lines only.",
+    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, e.g. "
+    "'床前＿＿光，疑是＿＿霜', or '＿＿＿＿＿，＿＿＿＿＿，白日依山尽' to keep line 3 only; may "
+    "cover the first lines only. Rhyme and --tones strict keep these characters, or name the "
+    "one that breaks them.",
 )
 @click.option(
     "--tones",

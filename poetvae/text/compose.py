@@ -1,10 +1,12 @@
 """Writing to order. Every position has its own distribution given z, so constraints that a
 left-to-right generator struggles with are natural here:
 
-- acrostic (藏头诗) and fill-in patterns fix characters at chosen positions. z is then drawn from
+- acrostic (藏头诗) and fill-in patterns fix characters at chosen positions, anywhere in the poem
+  (revision: keep some characters or lines of a poem, redraw the rest). z is then drawn from
   the posterior given those characters, p(z | fixed) ∝ p(z) p(fixed | z), by importance
   resampling over prior candidates, so the free positions agree with the fixed ones; the naive
-  alternative (decode a prior z, overwrite) is kept for comparison (`search=False`).
+  alternative (decode a prior z, overwrite) is kept for comparison (`search=False`). Rhyme and
+  strict tones take the fixed characters as given, or name the one that breaks them.
 - strict tones: each poem picks the regulated 平仄 template that its z makes most likely (the
   template's probability mass under the independent per-position distributions), decoding is
   restricted to characters of the template's tone under every reading (a heteronym such as 看
@@ -14,6 +16,7 @@ left-to-right generator struggles with are natural here:
 """
 
 import functools
+import itertools
 import math
 
 import torch
@@ -73,7 +76,8 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
     """Position -> id for the given characters of a template such as "床前＿＿光，疑是＿＿霜".
 
     Lines are separated by punctuation (or run on, counted by the form's line length); a pattern
-    may cover the first lines only. Free positions are written with any of PLACEHOLDERS.
+    may cover the first lines only. Free positions are written with any of PLACEHOLDERS, so kept
+    characters may stand anywhere: "＿＿＿＿＿，＿＿＿＿＿，白日依山尽" keeps line 3 only.
 
     Raises:
         ValueError: a line of the wrong length, too many lines, or unknown characters.
@@ -151,19 +155,96 @@ def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tupl
     return masks, rhymes  # (T, L, V), (T, L)
 
 
-@torch.no_grad()
-def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
-    """Strict regulated tones and one rhyme group, with each poem's most likely template.
+def _kept(model: PoetVAE, fixed: dict[int, int], pos: int) -> str:
+    n = model.cfg.chars_per_line
+    return f"{model.vocab.itos[fixed[pos]]} (line {pos // n + 1}, character {pos % n + 1})"
+
+
+def rhyme_clash(model: PoetVAE, fixed: dict[int, int], positions: list[int]) -> str | None:
+    """Why the fixed characters at these rhyme positions cannot share a rhyme group, or None.
+
+    Returns:
+        one line naming the fixed character that breaks the rhyme (and the one it cannot rhyme
+        with), e.g. "the kept 山 (line 2, character 5) cannot rhyme with 流 (line 4, character 5)".
+    """
+    kept = [p for p in positions if p in fixed]
+    groups = {p: prosody.rhyme_groups(model.vocab.itos[fixed[p]]) for p in kept}
+    shared = None
+    for i, p in enumerate(kept):
+        if not groups[p]:
+            return f"the kept {_kept(model, fixed, p)} has no known rhyme group"
+        if shared is not None and not shared & groups[p]:
+            clash = [q for q in kept[:i] if not groups[q] & groups[p]] or kept[:i]
+            others = " or ".join(_kept(model, fixed, q) for q in clash)
+            return f"the kept {_kept(model, fixed, p)} cannot rhyme with {others}"
+        shared = groups[p] if shared is None else shared & groups[p]
+    return None
+
+
+def check_kept(model: PoetVAE, fixed: dict[int, int], tones: str, rhyme: bool) -> None:
+    """Check that rhyme (and strict tones) can keep the fixed characters, before any decoding.
 
     Raises:
-        ValueError: no template admits the fixed characters.
+        ValueError: one line naming the fixed character that breaks them.
+    """
+    if tones == "strict":
+        _strict_fits(model, fixed)
+    elif rhyme and (at := rhyme_constraints(model, 1).rhymes) is not None:
+        if clash := rhyme_clash(model, fixed, at[0].nonzero().flatten().tolist()):
+            raise ValueError(f"{clash}: free a kept character or turn rhyme off (--no-rhyme)")
+
+
+def _strict_fits(model: PoetVAE, fixed: dict[int, int]) -> Tensor:
+    """(T,) bool: the regulated templates that admit the fixed characters, by tone (a heteronym
+    or a character of unknown tone fits either, as in `prosody.check`) and by rhyme.
+
+    Raises:
+        ValueError: none does; the message names the fixed characters that break them.
+    """
+    form = form_of(model)
+    rhymes = _template_masks(tuple(model.vocab.itos), form.n_lines, form.chars_per_line)[1]
+    templates = ["".join(t) for t in prosody.valid_patterns(form.n_lines, form.chars_per_line)]
+    tone = {p: prosody.tone(model.vocab.itos[i]) for p, i in fixed.items()}
+
+    def admits(tpl: str, positions) -> bool:
+        return all(tpl[p] == "中" or tone[p] in (tpl[p], prosody.EITHER) for p in positions)
+
+    def clash(t: int) -> str | None:
+        return rhyme_clash(model, fixed, rhymes[t].nonzero().flatten().tolist())
+
+    fits = torch.tensor([admits(tpl, fixed) and not clash(t) for t, tpl in enumerate(templates)])
+    if fits.any():
+        return fits
+    fix = "free a kept character or use --tones free"
+    for p in fixed:
+        if not any(admits(tpl, [p]) for tpl in templates):
+            want = templates[0][p]
+            raise ValueError(
+                f"the kept {_kept(model, fixed, p)} is {tone[p]} where every regulated 平仄 "
+                f"template wants {want}: {fix}"
+            )
+    for p, q in itertools.combinations(sorted(fixed), 2):
+        if not any(admits(tpl, [p, q]) for tpl in templates):
+            raise ValueError(
+                f"the kept {_kept(model, fixed, p)}, {tone[p]}, and {_kept(model, fixed, q)}, "
+                f"{tone[q]}, fit no regulated 平仄 template together: {fix}"
+            )
+    reason = next((clash(t) for t, tpl in enumerate(templates) if admits(tpl, fixed)), None)
+    raise ValueError(f"{reason or 'the kept characters fit no regulated 平仄 template'}: {fix}")
+
+
+@torch.no_grad()
+def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
+    """Strict regulated tones and one rhyme group, with each poem's most likely template among
+    those that admit the fixed characters.
+
+    Raises:
+        ValueError: no template admits the fixed characters (the message names them).
     """
     pieces = tuple(model.vocab.itos)
     form = form_of(model)
     masks, rhymes = _template_masks(pieces, form.n_lines, form.chars_per_line)
-    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
-    if not fits.any():
-        raise ValueError("no regulated 平仄 template admits the fixed characters")
+    fits = _strict_fits(model, fixed)
     logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
     logp[..., [PAD_ID, UNK_ID]] = float("-inf")
     # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
@@ -248,6 +329,8 @@ def write(
             "acrostic, pattern and strict tones need per-position laws given z: the causal "
             "decoder has none (use a parallel or mask-predict model)"
         )
+    if fixed:
+        check_kept(model, fixed, tones, rhyme)
     if n == 0:  # after the checks: a bad acrostic is an error even for no poems
         return []
     passes = default_passes(model) if passes is None else passes

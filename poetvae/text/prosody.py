@@ -134,6 +134,12 @@ def _rhyme_table() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
+def tone_mark(char: str) -> str:
+    """The tone of a character as shown beside it: 平, 仄, or 中 for either (see ``tone``)."""
+    t = tone(char)
+    return "中" if t == EITHER else t
+
+
 def rhyme_groups(char: str) -> frozenset[str]:
     """The 中华新韵 rhyme groups of all modern readings of a character.
 
@@ -332,7 +338,7 @@ def annotate(lines: Sequence[str]) -> dict:
     if shared & rhyme_groups(first) and tone(first) != ZE:
         ends.insert(0, (0, n - 1))
     return {
-        "tones": ["".join("中" if tone(c) == EITHER else tone(c) for c in line) for line in lines],
+        "tones": ["".join(map(tone_mark, line)) for line in lines],
         "rhyme_positions": [list(p) for p in ends],
         "rhyme_groups": sorted(shared),
         "rules": rules,

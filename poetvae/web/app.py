@@ -1,7 +1,8 @@
 """The Starlette application of `poetvae serve`: the studio page and its JSON API.
 
 Every endpoint reads its options with `params.read` and calls one library function
-(`text.compose.write`, `reconstruct` or `interpolate`); each poem goes out with
+(`text.compose.write`, `reconstruct` or `interpolate`; `/api/vocab` lists the model's
+characters with their tones, for the page to check a typed edit); each poem goes out with
 `text.prosody.annotate`, so the page only renders. Starlette (plus uvicorn to run it) is small,
 typed and maintained, and asynchronous: the event loop answers bad input, oversize bodies and a
 full queue at once while the model works.
@@ -252,6 +253,7 @@ def create_app(
             Route("/api/write", endpoint(params.WRITE, _write), methods=api),
             Route("/api/reconstruct", endpoint(params.RECONSTRUCT, _reconstruct), methods=api),
             Route("/api/interpolate", endpoint(params.INTERPOLATE, _interpolate), methods=api),
+            Route("/api/vocab", endpoint(params.VOCAB, _vocab)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={HTTPException: http_error},
@@ -289,6 +291,11 @@ async def _disconnected(request: Request) -> None:
     server's next message is the disconnect)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+def _vocab(model, kwargs: dict) -> dict:
+    chars = [c for c in model.vocab.itos if len(c) == 1]  # not <pad> and <unk>
+    return {"chars": "".join(chars), "tones": "".join(map(prosody.tone_mark, chars))}
 
 
 async def _options(request: Request, limits: Limits) -> dict:

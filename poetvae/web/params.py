@@ -66,6 +66,7 @@ WRITE = {
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}
+VOCAB = {"form": FORM}  # the characters a form's model writes (the page checks an edit by them)
 INTERPOLATE = {
     "form": FORM,
     "a": Option(str, kwarg="a", required=True),

@@ -307,13 +307,18 @@ def _rhyme_group_scores(
 
 
 @functools.cache
-def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
-    """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
-    from .prosody import RHYME_TABLE, rhyme_groups
+def rhyme_matrix(pieces: tuple[str, ...], book: str = "pingshui", level: bool = False) -> Tensor:
+    """(V, G) bool: the rhyme groups of each vocabulary piece in a rhyme book (none for <pad>
+    and <unk>); with `level`, only the book's level-tone (平声) groups (see `prosody`)."""
+    from .prosody import level_rhymes, rhyme_groups, rhyme_names
 
-    column = {name: j for j, name in enumerate(RHYME_TABLE)}
+    names = [g for g in rhyme_names(book) if not level or g in level_rhymes(book)]
+    column = {name: j for j, name in enumerate(names)}
     pairs = [
-        (i, column[g]) for i in range(UNK_ID + 1, len(pieces)) for g in rhyme_groups(pieces[i])
+        (i, column[g])
+        for i in range(UNK_ID + 1, len(pieces))
+        for g in rhyme_groups(pieces[i], book)
+        if g in column
     ]
     m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
     if pairs:

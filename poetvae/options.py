@@ -36,6 +36,20 @@ class Number(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class LazyHelpOption(click.Option):
+    """An option whose help ends with text computed when --help is shown (`more`: a function),
+    so that a table that needs torch to read is read only then."""
+
+    def __init__(self, *args, more, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.more = more
+
+    def get_help_record(self, ctx):
+        self.help = f"{self.help} {self.more()}"
+        self.more = lambda: ""  # once per process is enough
+        return super().get_help_record(ctx)
+
+
 def one_line_errors(f):
     """Turn the library's expected failures into a click error: one line, non-zero exit.
 
@@ -94,15 +108,10 @@ output_format = click.option(
     show_default=True,
     help="Readable text or JSON.",
 )
-overrides = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a model config field of the preset, e.g. --set latent_dim=32 (repeatable).",
-)
 resume = click.option(
-    "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its last checkpoint, with its model config and corpus.",
 )
 
 
@@ -154,14 +163,6 @@ training = apply(
     device,
     seed_for("init and batch order"),
     click.option(
-        "--preset",
-        type=click.Choice(["tiny", "base"]),
-        default="base",
-        show_default=True,
-        help="Model size for a new run.",
-    ),
-    overrides,
-    click.option(
         "--beta",
         type=Number(min=0, max=1000),
         default=1.0,
@@ -185,7 +186,49 @@ training = apply(
     resume,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
-"""The options every `train` command shares, in one place."""
+"""The options every `train` command shares, in one place (`model_config` adds --preset and
+--set for the command's model)."""
+
+
+def model_config(config: str, presets: dict[str, str], note: str = ""):
+    """--preset and --set for a model config class.
+
+    Args:
+        config: "module:Class" of the frozen config dataclass (imported only when --help shows
+            its fields, so that `--help` needs no torch).
+        presets: preset name -> what it is, for --help.
+        note: what --help should say about some of the keys.
+    """
+
+    def fields() -> str:
+        import importlib
+
+        from .core.config import settable
+
+        module, name = config.split(":")
+        cls = getattr(importlib.import_module(module), name)
+        return "Keys (base values): " + ", ".join(f"{k}={v}" for k, v in settable(cls).items())
+
+    return apply(
+        click.option(
+            "--preset",
+            type=click.Choice(list(presets)),
+            default="base",
+            show_default=True,
+            help="Model size for a new run: "
+            + "; ".join(f"{k} = {v}" for k, v in presets.items())
+            + ".",
+        ),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            cls=LazyHelpOption,
+            more=fields,
+            help=f"Change one field of the preset, e.g. --set latent_dim=32 (repeatable). {note}",
+        ),
+    )
 
 
 def say(text: str) -> None:
@@ -218,6 +261,12 @@ def train_config():
 
 def say_trained(result: dict) -> None:
     """The closing line of a training command: where it stopped and its last validation."""
+    if result["step"] == result["start"]:
+        say(
+            f"nothing to train: {result['out']} is already at step {result['step']}, the end of "
+            "its step budget (give a larger --max-steps or --epochs to train on)"
+        )
+        return
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
     ending = "stopped" if result["stopped_early"] else "done"
     say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")

@@ -56,21 +56,38 @@ def test_train_then_generate_then_resume(tmp_path, poem_file):
         and text == run("generate", "--checkpoint", out, "-n", 3, "--seed", 1).output
     )
 
-    result = run(
-        "train",
-        "--corpus",
-        poem_file,
-        "--out",
-        out,
-        "--max-steps",
-        9,
-        "--batch-size",
-        16,
-        "--resume",
-        "--quiet",
-    )
+    # the run records its corpus: --resume needs only --out
+    resume = ("train", "--out", out, "--batch-size", 16, "--resume", "--quiet", "--max-steps")
+    result = run(*resume, 9)
     assert result.exit_code == 0, result.output
     assert checkpoint.read_meta(out)["step"] == 9
+    result = run(*resume, 9)
+    assert result.exit_code == 0 and "nothing to train" in result.output
+    assert "already at step 9" in result.output and "done" not in result.output
+    result = run(*resume, 12, "--set", "latent_dim=32")  # not silently ignored
+    assert_one_line_error(result)
+    assert "keeps its model config (latent_dim=8)" in result.output
+    assert checkpoint.read_meta(out)["step"] == 9
+    assert_one_line_error(run(*resume, 12, "--preset", "base"))  # nor another preset
+    assert "keeps its model config (d_model=32" in run(*resume, 12, "--preset", "base").output
+    # the command that made the run, rerun with --resume: options that change nothing are fine
+    assert run(*resume, 10, "--preset", "tiny", "--set", "latent_dim=8").exit_code == 0
+
+
+def test_train_help_describes_the_presets_and_every_settable_key():
+    from poetvae.core.config import settable
+    from poetvae.text.model import PoetVAEConfig
+
+    text = " ".join(run("train", "--help").output.split())
+    assert "tiny = width 32" in text and "base = width 192" in text
+    keys = settable(PoetVAEConfig)
+    assert "free_bits" in keys and "vocab_size" not in keys  # the corpus sets the vocabulary
+    assert all(f"{k}={v}" in text for k, v in keys.items())
+    assert "free_bits: the KL of each latent dimension" in text
+    result = run("train", "--corpus", "x", "--set", "latent=3")
+    assert_one_line_error(result)
+    assert "key 'latent' is unknown: choose from d_model, n_layers" in result.output
+    assert "free_bits" in result.output
 
 
 def test_generate_without_a_seed_differs_between_runs():
@@ -96,7 +113,7 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
     pattern = "床前＿＿光，疑是＿＿𣃁"
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0)
     assert_one_line_error(result)
-    assert "--no-rhyme" in result.output
+    assert "turn rhyme off" in result.output
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0, "--no-rhyme")
     line = result.output.split("\n")[1]
     assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")
@@ -125,6 +142,10 @@ def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
         ["train", "--corpus", "{poems}", "--out", "{run}"],  # holds a run: needs --resume
         ["train", "--corpus", "{poems}", "--out", "{tmp}/fresh", "--resume"],
         ["train", "--corpus", "{poems}", "--set", "latent_dim=many"],
+        ["train", "--corpus", "{poems}", "--set", "vocab_size=3"],  # the corpus decides it
+        ["train", "--out", "{tmp}/fresh"],  # a new run needs a corpus
+        ["train", "--resume"],  # which run?
+        ["train", "--out", "{run}", "--resume", "--preset", "base"],
         ["generate", "--checkpoint", "{tmp}/nowhere"],
         ["generate", "--checkpoint", "{run}", "-n", "0"],
         ["generate", "--checkpoint", "{run}", "-n", "-3"],

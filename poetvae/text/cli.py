@@ -24,16 +24,17 @@ DEFAULT_TOP_P = 0.95
 @click.command()
 @click.option(
     "--corpus",
-    required=True,
+    default=None,
     metavar="NAME|PATH",
     help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
-    "with one poem per line, or a hub data set name (owner/name).",
+    "with one poem per line, or a hub data set name (owner/name). Needed for a new run; "
+    "--resume reads it from the run.",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
+    help="Run directory for checkpoints and metrics [default: runs/<corpus> for a new run].",
 )
 @click.option(
     "--init-from",
@@ -45,6 +46,17 @@ DEFAULT_TOP_P = 0.95
     "with a draft path.",
 )
 @options.training
+@options.model_config(
+    "poetvae.text.model:PoetVAEConfig",
+    {
+        "tiny": "width 32, 1 encoder and 1 decoder layer, 8 latent dimensions (0.25 M "
+        "parameters, most of them the embedding): trains in seconds, for tests and a first run",
+        "base": "width 192, 3 + 2 layers, 64 latent dimensions (3.6 M parameters): the "
+        "bundled models",
+    },
+    note="free_bits: the KL of each latent dimension below this many nats is not pushed down "
+    "(against posterior collapse; 0 turns it off); decoder: parallel, mask-predict or causal.",
+)
 @one_line_errors
 def train(
     corpus,
@@ -80,12 +92,25 @@ def train(
     from ..core.config import apply_overrides
     from .corpus import load_corpus
     from .model import PoetVAEConfig
+    from .train import check_resume
     from .train import train as train_text
 
     dev = resolve_device(device)
-    out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
-    check_run_dir(out, resume)
-    apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
+    # a bad --set, a missing run or corpus fail here, before anything loads
+    if resume:
+        if out is None:
+            raise click.UsageError("--resume needs --out, the run directory to continue")
+        given = click.get_current_context().get_parameter_source("preset").name == "COMMANDLINE"
+        recorded = check_resume(out, overrides, preset if given else None).get("corpus")
+        corpus = corpus or recorded
+        if not corpus:
+            raise click.UsageError(f"{out} does not name its corpus: pass --corpus")
+    else:
+        if corpus is None:
+            raise click.UsageError("a new run needs --corpus (or --resume a run in --out)")
+        out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
+        check_run_dir(out, resume)
+        apply_overrides(PoetVAEConfig.preset(preset), overrides)
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
     cfg = options.train_config()

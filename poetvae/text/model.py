@@ -22,6 +22,7 @@ per poem, with optional free bits (Kingma et al. 2016).
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,8 @@ MASK = -1  # a masked (unknown) position in a draft
 @dataclass(frozen=True)
 class PoetVAEConfig:
     """Architecture of a PoetVAE; stored in every checkpoint's config.json."""
+
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("vocab_size", "n_lines", "chars_per_line")
 
     vocab_size: int = 0
     n_lines: int = 4

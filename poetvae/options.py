@@ -12,13 +12,13 @@ import click
 # Upper bounds of counts whose cost grows without limit; each is named in its option's error.
 MAX_RERANK = 100  # candidates decoded and scored per poem
 MAX_PASSES = 28  # mask-predict decoding passes: one per character of a 七言 quatrain at most
+# (each command also checks them against its model's length: `check_passes`)
 MAX_REFINE = 10  # latent refinement rounds
 DEFAULT_REFINE = 1  # keep equal to text.generate's (not imported: it pulls in torch)
 MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
 MAX_BATCH = 65_536
-SEED_RANGE = click.IntRange(-(2**63), 2**64 - 1)  # what torch.manual_seed takes
 
 
 class Number(click.FloatRange):
@@ -34,6 +34,16 @@ class Number(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
+
+
+class Seed(click.types.IntParamType):
+    """Any integer torch.manual_seed takes (-2**63 to 2**64 - 1), without that range in --help."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not -(2**63) <= number < 2**64:
+            self.fail(f"{number} is not a 64-bit seed (-2**63 to 2**64 - 1)", param, ctx)
+        return number
 
 
 class LazyHelpOption(click.Option):
@@ -89,14 +99,14 @@ device = click.option(
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
 seed = click.option(
-    "--seed", type=SEED_RANGE, default=None, help="Random seed; same seed, same output."
+    "--seed", type=Seed(), default=None, help="Random seed; same seed, same output."
 )
 
 
 def seed_for(what: str):
     """--seed with default 0, for commands that are reproducible by default."""
     return click.option(
-        "--seed", type=SEED_RANGE, default=0, show_default=True, help=f"Seed for {what}."
+        "--seed", type=Seed(), default=0, show_default=True, help=f"Seed for {what}."
     )
 
 
@@ -272,14 +282,24 @@ def say_trained(result: dict) -> None:
     say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")
 
 
+def check_passes(passes: int | None, seq_len: int) -> None:
+    """--passes against the loaded model: a pass redraws at least one of its characters."""
+    if passes is not None and passes > seq_len:
+        raise click.BadParameter(
+            f"{passes} is more than the model's {seq_len} characters (one pass redraws at "
+            "least one)",
+            param_hint="'--passes'",
+        )
+
+
 refinement = apply(
     click.option(
         "--passes",
         type=click.IntRange(min=1, max=MAX_PASSES),
         default=None,
         help="Decoding passes of a mask-predict model: each re-masks its least confident "
-        "characters and draws them again given the rest [default: the model's, 4 for "
-        "mask-predict, 1 otherwise].",
+        "characters and draws them again given the rest; at most the model's length (20 for "
+        "wuyan, 28 for qiyan) [default: the model's, 4 for mask-predict, 1 otherwise].",
     ),
     click.option(
         "--refine",

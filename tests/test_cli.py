@@ -74,6 +74,19 @@ def test_train_then_generate_then_resume(tmp_path, poem_file):
     assert run(*resume, 10, "--preset", "tiny", "--set", "latent_dim=8").exit_code == 0
 
 
+def test_seed_help_hides_its_64_bit_range_and_passes_stop_at_the_models_length():
+    for command in (("generate",), ("train",), ("eval",), ("image", "sample")):
+        text = run(*command, "--help").output
+        assert "--seed INTEGER " in text and "9223372036854775808" not in text
+    assert_one_line_error(run("generate", "--seed", 2**64))
+    assert "not a 64-bit seed" in run("generate", "--seed", 2**64).output
+    result = run("generate", "-n", 1, "--passes", 21)  # the wuyan model has 20 characters
+    assert_one_line_error(result)
+    assert "--passes" in result.output and "model's 20 characters" in result.output
+    assert run("generate", "-n", 1, "--passes", 20, "--refine", 0).exit_code == 0
+    assert run("generate", "-n", 1, "--passes", 28, "--refine", 0, "--form", "qiyan").exit_code == 0
+
+
 def test_train_help_describes_the_presets_and_every_settable_key():
     from poetvae.core.config import settable
     from poetvae.text.model import PoetVAEConfig

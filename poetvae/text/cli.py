@@ -288,6 +288,7 @@ def generate(
     model's own choices at the rhyme positions are to land in it.
     """
     model = _load(_model_path(checkpoint, form), device)
+    options.check_passes(passes, model.cfg.seq_len)
     from .generate import generate as draw
     from .generate import stream
 
@@ -446,6 +447,7 @@ def evaluate(
 
     path = _model_path(checkpoint, form)
     model = _load(path, device)
+    options.check_passes(passes, model.cfg.seq_len)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:
         raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")

@@ -126,7 +126,7 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
     pattern = "床前＿＿光，疑是＿＿𣃁"
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0)
     assert_one_line_error(result)
-    assert "turn rhyme off" in result.output
+    assert "--no-rhyme" in result.output
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0, "--no-rhyme")
     line = result.output.split("\n")[1]
     assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")
@@ -135,13 +135,14 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
 def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
     from poetvae.text import prosody
 
-    def rhyme_rate(*flags):
+    def rhyme_rate(*flags, book="pingshui"):
         result = run("generate", "-n", 40, "--seed", 5, "--format", "json", *flags)
         assert result.exit_code == 0, result.output
         poems = [row["lines"] for row in json.loads(result.output)]
-        return sum(prosody.check(p)["rhyme"] for p in poems) / len(poems)
+        return sum(prosody.check(p, book)["rhyme"] for p in poems) / len(poems)
 
-    assert rhyme_rate() == 1.0
+    assert rhyme_rate() == 1.0  # by 平水韵, the default
+    assert rhyme_rate("--rhyme-book", "xinyun", book="xinyun") == 1.0
     assert rhyme_rate("--no-rhyme") < 0.6  # the model alone rhymes about one quatrain in five
 
 
@@ -255,10 +256,14 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         assert report["data"][key] == report["data"][key]  # not NaN
     assert report["data"]["iw_samples"] == 3 and report["data"]["n"] == 10
     assert report["samples"]["rhyme"] is True  # samples are decoded as generate decodes them
+    assert report["samples"]["rhyme_book"] == "pingshui"
+    assert report["samples"]["prosody"]["rhyme_pingshui"] == 1.0  # rhymed by the book
     for side in ("samples", "reference"):
         for key in ("novelty", "distinct_1", "distinct_2", "repeat_line_share"):
             assert 0 <= report[side][key] <= 1
         assert 0 <= report[side]["prosody"]["all"] <= 1
+        prosody = report[side]["prosody"]  # rhyme by both books, for samples and real poems
+        assert prosody["rhyme"] == prosody["rhyme_pingshui"] and 0 <= prosody["rhyme_xinyun"] <= 1
         assert 0 < report[side]["bigram_nll_per_char"] < 20
     text = run(
         "eval",
@@ -276,6 +281,7 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         5,
     )
     assert text.exit_code == 0 and "IWAE NLL" in text.output and "(K=2)" in text.output
+    assert "prosody rhyme_pingshui" in text.output and "prosody rhyme_xinyun" in text.output
 
 
 def test_write_to_order_commands(tiny_run):

@@ -69,16 +69,29 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
         assert log_lik(chosen).mean() > log_lik(z[:, 0]).mean()
 
 
+@pytest.mark.parametrize("book", ["pingshui", "xinyun"])
 @pytest.mark.parametrize("acrostic", [None, "heads"])
-def test_strict_tones_pass_every_prosody_rule(model, acrostic):
+def test_strict_tones_pass_every_prosody_rule(model, acrostic, book):
     heads = known_heads(model) if acrostic else None
-    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads)
+    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads, rhyme_book=book)
     for poem in poems:
-        result = prosody.check(poem)
+        result = prosody.check(poem, book)
         assert result["all"], (poem, result)
         assert poem[1][-1] != poem[3][-1]  # no 重韵
+        # every rhyme character is in one level-tone (平声) rhyme of the book
+        ends = [prosody.rhyme_groups(line[-1], book) for line in poem[1::2]]
+        assert frozenset.intersection(*ends) & prosody.level_rhymes(book), poem
         if heads:
             assert "".join(line[0] for line in poem) == heads
+
+
+@pytest.mark.parametrize("book", ["pingshui", "xinyun"])
+def test_free_tones_rhyme_by_the_chosen_book(model, book):
+    for poem in write(model, 20, 0.8, 0.9, seed=4, rhyme_book=book):
+        ends = [prosody.rhyme_groups(line[-1], book) for line in poem[1::2]]
+        assert all(ends) and frozenset.intersection(*ends), poem
+    with pytest.raises(ValueError, match="unknown rhyme book"):
+        write(model, 1, rhyme_book="guangyun")
 
 
 def test_rerank_keeps_the_best_scored_candidate(model):

@@ -122,6 +122,18 @@ def test_a_link_with_the_cli_names_writes_what_the_api_writes(page, studio, head
         "#poems .poem:first-child .ch", "cs => cs.map(c => c.dataset.tone)"
     )
     assert "".join(tones) == "".join(answer["poems"][0]["tones"])
+    first = answer["poems"][0]  # the book's rhyme is named
+    assert page.inner_text("#poems .poem:first-child .rhyme-name") == (
+        f"平水韵 {'/'.join(first['rhyme_groups'])}" if first["rhyme_groups"] else "不押韵"
+    )
+
+
+def test_the_rhyme_book_control(page, studio):
+    page.goto(studio + "/?" + urllib.parse.urlencode({"seed": 2, "n": 2, "rhyme_book": "xinyun"}))
+    poems(page)
+    assert page.input_value("select[name=rhyme_book]") == "xinyun"
+    names = page.eval_on_selector_all("#poems .rhyme-name", "ns => ns.map(n => n.textContent)")
+    assert all(n.startswith("中华新韵 ") for n in names)
 
 
 def test_reconstruct_and_interpolate_tabs(page, studio):

@@ -16,6 +16,7 @@ import click
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
 from .bundled import DEFAULT_FORM, FORMS
+from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
 DEFAULT_TOP_P = 0.95
@@ -129,6 +130,15 @@ def train(
     options.say_trained(result)
 
 
+rhyme_book = click.option(
+    "--rhyme-book",
+    type=click.Choice(list(RHYME_BOOKS)),
+    default=DEFAULT_RHYME_BOOK,
+    show_default=True,
+    help="The rhyme book: pingshui = 平水韵, the book of Tang regulated verse (a character "
+    "rhymes in each rhyme the book lists it under); xinyun = 中华新韵, rhyme by modern readings.",
+)
+
 model_options = options.apply(
     click.option(
         "--checkpoint",
@@ -218,9 +228,10 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     "--rhyme/--no-rhyme",
     default=True,
     show_default=True,
-    help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
+    help="The ends of lines 2, 4, ... share a rhyme group of --rhyme-book, no character twice; "
     "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
 )
+@rhyme_book
 @click.option(
     "--acrostic",
     default=None,
@@ -240,7 +251,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     default="free",
     show_default=True,
     help="strict: every line follows a regulated 平仄 template, couplets are opposed "
-    "and the rhyme positions share a rhyme group.",
+    "and the rhyme positions share a level-tone (平声) rhyme of --rhyme-book.",
 )
 @click.option(
     "--rerank",
@@ -271,6 +282,7 @@ def generate(
     top_p,
     allow_repeats,
     rhyme,
+    rhyme_book,
     acrostic,
     pattern,
     tones,
@@ -292,7 +304,7 @@ def generate(
     from .generate import generate as draw
     from .generate import stream
 
-    constraints = {"rhyme": rhyme, "passes": passes, "refine": refine}
+    constraints = {"rhyme": rhyme, "rhyme_book": rhyme_book, "passes": passes, "refine": refine}
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write as draw
 
@@ -417,6 +429,7 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
     "choices at the rhyme positions.",
 )
+@rhyme_book
 @options.refinement
 @options.output_format
 @options.device
@@ -431,6 +444,7 @@ def evaluate(
     limit,
     seed,
     rhyme,
+    rhyme_book,
     passes,
     refine,
     fmt,
@@ -469,6 +483,7 @@ def evaluate(
             seed,
             limit,
             rhyme=rhyme,
+            rhyme_book=rhyme_book,
             passes=passes,
             refine=refine,
         ),
@@ -515,8 +530,9 @@ def _eval_table(r: dict) -> str:
         )
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
-        f"{'on' if s['rhyme'] else 'off'}, passes {s['passes']}, refine {s['refine']}; top char "
-        f"{s['top_char']} vs {ref['top_char']})"
+        f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
+        f"{s['refine']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
+        f"by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each book)"
     )
     rows.append(
         "  (bigram_nll_per_char and song_bigram_nll_per_char: nats/char under character bigram"

@@ -149,8 +149,11 @@ def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tupl
 
 
 @torch.no_grad()
-def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
-    """Strict regulated tones and one rhyme group, with each poem's most likely template.
+def tone_constraints(
+    model: PoetVAE, z: Tensor, fixed: dict[int, int], book: str = prosody.DEFAULT_RHYME_BOOK
+) -> Constraints:
+    """Strict regulated tones and one level-tone (平声) rhyme group of `book`, with each poem's
+    most likely template.
 
     Raises:
         ValueError: no template admits the fixed characters.
@@ -172,7 +175,7 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
         fixed=fixed,
         allowed=masks[choice],
         rhymes=rhymes[choice],
-        rhyme_groups=rhyme_matrix(pieces),
+        rhyme_groups=rhyme_matrix(pieces, book, level=True),
     )
 
 
@@ -204,6 +207,7 @@ def write(
     passes: int | None = None,
     refine: int = 0,
     start: int = 0,
+    rhyme_book: str = prosody.DEFAULT_RHYME_BOOK,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
 
@@ -214,9 +218,11 @@ def write(
         seed: same seed, same poems.
         acrostic: one character per line, each line's first.
         pattern: a fill-in template (see `pattern_positions`).
-        tones: "free", or "strict" for regulated 平仄 with one rhyme group.
+        tones: "free", or "strict" for regulated 平仄 with one level-tone (平声) rhyme group.
         rhyme: with free tones, the ends of lines 2, 4, ... share a rhyme group (strict tones
             always rhyme).
+        rhyme_book: the rhyme book, "pingshui" (平水韵) or "xinyun" (中华新韵); see
+            `prosody.rhyme_groups`.
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
@@ -258,9 +264,11 @@ def write(
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
     if tones == "strict":
-        c = tone_constraints(model, z, fixed)
+        c = tone_constraints(model, z, fixed, rhyme_book)
+    elif rhyme:
+        c = rhyme_constraints(model, total, fixed, rhyme_book)
     else:
-        c = rhyme_constraints(model, total, fixed) if rhyme else Constraints(fixed=fixed)
+        c = Constraints(fixed=fixed)
     ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n

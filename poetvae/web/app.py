@@ -211,13 +211,14 @@ def create_app(
     return app
 
 
-def poem(lines: list[str]) -> dict:
-    """One poem as the API gives it: text, lines, tones, rhyme positions and rule checks."""
-    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines)}
+def poem(lines: list[str], book: str = prosody.DEFAULT_RHYME_BOOK) -> dict:
+    """One poem as the API gives it: text, lines, tones, rhyme positions (by `book`) and rule
+    checks."""
+    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines, book)}
 
 
 def _write(model, kwargs: dict) -> dict:
-    return {"poems": [poem(p) for p in compose.write(model, **kwargs)]}
+    return {"poems": [poem(p, kwargs["rhyme_book"]) for p in compose.write(model, **kwargs)]}
 
 
 def _reconstruct(model, kwargs: dict) -> dict:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..text.bundled import DEFAULT_FORM, FORMS
 from ..text.generate import DEFAULT_REFINE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
+from ..text.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 from .limits import Limits
 
 
@@ -56,6 +57,7 @@ WRITE = {
     "top_p": Option(float, DEFAULT_TOP_P, "top_p", lo=0, hi=1, lo_open=True),
     "allow_repeats": Option(bool, False, "no_repeat", convert=lambda v: not v),
     "rhyme": Option(bool, True, "rhyme"),
+    "rhyme_book": Option(str, DEFAULT_RHYME_BOOK, "rhyme_book", choices=tuple(RHYME_BOOKS)),
     "acrostic": Option(str, None, "acrostic"),
     "pattern": Option(str, None, "pattern"),
     "tones": Option(str, "free", "tones", choices=("free", "strict")),

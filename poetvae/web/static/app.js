@@ -93,7 +93,8 @@ function renderPoem(p, extra = {}) {
   const failed = Object.entries(p.rules).filter(([k, ok]) => ok === false && k !== "all").map(([k]) => RULES[k] || k);
   const meta = el("footer", { class: "meta" });
   if (extra.label) meta.append(el("span", { class: "label", text: extra.label }));
-  meta.append(el("span", { text: p.rhyme_groups.length ? `韵 ${p.rhyme_groups.join("/")}` : "不押韵" }));
+  const rhyme = p.rhyme_groups.length ? `${p.rhyme_book} ${p.rhyme_groups.join("/")}` : "不押韵";
+  meta.append(el("span", { class: "rhyme-name", text: rhyme }));
   meta.append(el("span", { class: p.rules.all ? "ok" : "off", text: p.rules.all ? "合律" : `失 ${failed.join(" ")}` }));
   card.append(meta);
   return card;

@@ -107,8 +107,9 @@ def test_reconstruct_and_interpolate(model):
     assert len(kept) == 20 and len(lines) == 4
     text = a.replace("，", "").replace("。", "")
     assert kept == [x == y for x, y in zip(text, "".join(lines), strict=True)]
-    path = interpolate(model, a, b, steps=5, no_repeat=False)
-    assert len(path) == 5 and path[0] == lines
+    assert all(len(set(line)) == len(line) for line in lines)  # the no-repeat rule holds
+    path = interpolate(model, a, b, steps=5)
+    assert len(path) == 5 and path[0] == lines  # interpolation starts at the reconstruction
     assert path[-1] == reconstruct(model, b)[0]
     assert interpolate(model, a, b, steps=3, slerp=True)[0] == interpolate(model, a, b, steps=3)[0]
     with pytest.raises(ValueError, match="not a poem"):

@@ -292,10 +292,11 @@ def encode_text(model: PoetVAE, text: str) -> Tensor:
 
 @torch.no_grad()
 def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
-    """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
+    """Encode a poem, decode z = mu by argmax, as `interpolate` decodes its first poem (no
+    character twice in a line); returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, 0.0, no_repeat=False, passes=default_passes(model))
+    ids = decode_latents(model, mu, 0.0, no_repeat=True, passes=default_passes(model))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 

@@ -126,7 +126,7 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
     pattern = "床前＿＿光，疑是＿＿𣃁"
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0)
     assert_one_line_error(result)
-    assert "--no-rhyme" in result.output
+    assert "turn rhyme off" in result.output
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0, "--no-rhyme")
     line = result.output.split("\n")[1]
     assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")

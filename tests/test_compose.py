@@ -35,7 +35,7 @@ def test_acrostic_puts_each_character_first_in_its_line(model):
 
 
 def test_acrostic_of_the_wrong_length_or_unknown_characters_is_an_error(model):
-    with pytest.raises(ValueError, match="needs 4 characters"):
+    with pytest.raises(ValueError, match="^acrostic needs 4 characters"):
         write(model, 1, acrostic=known_heads(model, 3))
     with pytest.raises(ValueError, match="龘"):
         write(model, 1, acrostic=known_heads(model, 3) + "龘")
@@ -50,7 +50,7 @@ def test_pattern_keeps_the_given_characters_and_fills_the_rest(model):
         text = "".join(poem)
         assert (text[0], text[1], text[4], text[5]) == (a, b, c, d)
         assert "＿" not in text and "_" not in text
-    with pytest.raises(ValueError, match="--pattern"):
+    with pytest.raises(ValueError, match="^pattern must be"):  # no CLI flag in the library
         pattern_positions(model, f"{a}{b}＿，{c}")
 
 
@@ -129,3 +129,13 @@ def test_strict_tones_use_only_characters_of_one_known_tone_where_a_tone_is_requ
         text = "".join(poem)
         for pos in (1, 3, 4, 6, 8, 9, 11, 13, 14, 16, 18, 19):  # 2nd, 4th, 5th of each line
             assert prosody.tone(text[pos]) != "either", (poem, text[pos])  # no heteronym
+
+
+def test_load_poet_takes_a_form_name_for_the_bundled_model(tmp_path, monkeypatch):
+    from poetvae import load_poet
+
+    assert (load_poet("wuyan").cfg.chars_per_line, load_poet("qiyan").cfg.chars_per_line) == (5, 7)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wuyan").mkdir()  # a folder of that name is what the caller means
+    with pytest.raises(Exception, match="wuyan"):
+        load_poet("wuyan")

@@ -62,7 +62,7 @@ def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
     heads = "".join(split_lines(heads))
     if len(heads) != form.n_lines:
         raise ValueError(
-            f"--acrostic needs {form.n_lines} characters (one per line of the "
+            f"acrostic needs {form.n_lines} characters (one per line of the "
             f"model's form, {form}); got {len(heads)}"
         )
     _check_vocab(model, heads)
@@ -87,7 +87,7 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
         ]
     if not lines or len(lines) > form.n_lines or any(len(x) != form.chars_per_line for x in lines):
         raise ValueError(
-            f"--pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
+            f"pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
             f"characters or placeholders ({PLACEHOLDERS}); got {pattern!r}"
         )
     text = "".join(lines)

@@ -276,7 +276,7 @@ def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto
     if not torch.isfinite(scores).any(-1).all():
         raise ValueError(
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
-            "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
+            "lines 2, 4, ...): turn rhyme off to keep them"
         )
     return _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
 

@@ -33,6 +33,7 @@ from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
+from .bundled import FORMS, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import Vocab
 
@@ -258,11 +259,20 @@ def files(model: PoetVAE) -> dict[str, bytes]:
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
-    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory.
+    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory, or
+    load the bundled model of a form.
+
+    Args:
+        path: a run directory or checkpoint folder, or a form name ("wuyan", "qiyan"; see
+            `bundled.FORMS`) where no such folder exists.
+        device: where the model goes.
 
     Raises:
         checkpoint.CheckpointError: missing, corrupt, or not a PoetVAE checkpoint.
+        ValueError: a form whose model is not shipped with this install.
     """
+    if isinstance(path, str) and path in FORMS and not Path(path).exists():
+        path = bundled_model(path)
     meta = checkpoint.read_meta(path)
     if meta.get("model_type") != MODEL_TYPE:
         raise checkpoint.CheckpointError(

@@ -98,6 +98,22 @@ def test_the_api_writes_the_cli_poems(studio, tiny_run, heads, options, args):
         assert prosody.annotate(p["lines"], got["options"]["rhyme_book"]).items() <= p.items()
 
 
+def test_the_studio_limits_equal_the_clis_or_say_why(studio):
+    status, spec = call(studio + "/api/options")
+    assert status == 200
+    cli = {p.name: p for p in main.commands["generate"].params}
+    for name, option in spec["write"].items():
+        bound = getattr(cli[name].type, "max", None) if name in cli else None
+        if "why" in option:  # tighter than the CLI's, and says so
+            assert bound is None or option["max"] < bound
+            assert "the CLI allows more" in option["why"]
+        elif bound is not None:
+            assert option["max"] == bound, name
+    assert spec["write"]["temperature"]["max"] == 100
+    assert spec["write"]["passes"]["max"] == 10 and "why" in spec["write"]["passes"]
+    assert spec["write"]["rhyme_book"]["choices"] == ["pingshui", "xinyun"]
+
+
 def test_a_request_without_a_seed_echoes_one_that_writes_the_same_poems(studio):
     status, first = call(studio + "/api/write", n=2)
     assert status == 200 and isinstance(first["options"]["seed"], int)

@@ -4,9 +4,14 @@
 
 const API = { write: "/api/write", reconstruct: "/api/reconstruct", interpolate: "/api/interpolate" };
 const PATH = { write: "/", reconstruct: "/reconstruct", interpolate: "/interpolate" };
+// each rule's name on the page and its English gloss (the verdict's title)
 const RULES = {
-  alternation: "二四分明", opposition: "对", level_rhyme: "韵脚平",
-  no_three_level_tail: "无三平尾", rhyme: "押韵", adhesion: "粘",
+  alternation: ["二四分明", "the 2nd and 4th characters of a line differ in tone"],
+  opposition: ["对", "the two lines of a couplet have opposite tones at 2 and 4"],
+  level_rhyme: ["韵脚平", "the rhyme characters are level (平)"],
+  no_three_level_tail: ["无三平尾", "no line ends in three level tones"],
+  rhyme: ["押韵", "the even lines end in one rhyme"],
+  adhesion: ["粘", "each couplet starts on the tone that ended the one before"],
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -90,12 +95,15 @@ function renderPoem(p, extra = {}) {
     row.append(el("span", { class: "punct", text: i % 2 ? "。" : "，" }));
     card.append(row);
   });
-  const failed = Object.entries(p.rules).filter(([k, ok]) => ok === false && k !== "all").map(([k]) => RULES[k] || k);
+  const failed = Object.entries(p.rules).filter(([k, ok]) => ok === false && k !== "all").map(([k]) => RULES[k] || [k, k]);
   const meta = el("footer", { class: "meta" });
   if (extra.label) meta.append(el("span", { class: "label", text: extra.label }));
   const rhyme = p.rhyme_groups.length ? `${p.rhyme_book} ${p.rhyme_groups.join("/")}` : "不押韵";
-  meta.append(el("span", { class: "rhyme-name", text: rhyme }));
-  meta.append(el("span", { class: p.rules.all ? "ok" : "off", text: p.rules.all ? "合律" : `失 ${failed.join(" ")}` }));
+  meta.append(el("span", { class: "rhyme-name", text: rhyme, title: p.rhyme_groups.length ? `rhyme by ${p.rhyme_book}` : `no shared rhyme in ${p.rhyme_book}` }));
+  const verdict = p.rules.all
+    ? el("span", { class: "ok", text: "合律", title: "follows the rules of regulated verse" })
+    : el("span", { class: "off", text: `失 ${failed.map(([zh]) => zh).join(" ")}`, title: `breaks: ${failed.map(([, en]) => en).join("; ")}` });
+  meta.append(verdict);
   card.append(meta);
   return card;
 }
@@ -137,7 +145,19 @@ async function run({ push = true } = {}) {
   }
 }
 
+function bounds() {
+  // the server's ranges on the number inputs, and why a bound is tighter than the CLI's
+  for (const [name, info] of Object.entries(spec.write)) {
+    const input = form.elements[name];
+    if (!input || input.type !== "number") continue;
+    if (info.min !== undefined) input.min = info.min;
+    if (info.max !== undefined) input.max = info.max;
+    if (info.why) input.title = info.why;
+  }
+}
+
 function ready() {
+  bounds();
   // a link that names a missing form is still read; the API answers with its error
   for (const [name, info] of Object.entries(spec.forms)) {
     const radio = form.querySelector(`input[name=form][value=${name}]`);

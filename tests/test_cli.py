@@ -87,6 +87,28 @@ def test_seed_help_hides_its_64_bit_range_and_passes_stop_at_the_models_length()
     assert run("generate", "-n", 1, "--passes", 28, "--refine", 0, "--form", "qiyan").exit_code == 0
 
 
+def test_pasted_input_traditional_script_another_form_and_unknown_characters():
+    simplified = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    traditional = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    plain, pasted = run("reconstruct", simplified), run("reconstruct", traditional)
+    assert pasted.exit_code == 0 and pasted.stdout == plain.stdout  # read as the corpora are
+    assert f"read in Simplified script: {simplified}" in pasted.output
+    assert "<unk>" not in pasted.output
+    seven = "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。"
+    for args in (("reconstruct", seven), ("interpolate", simplified, seven)):
+        result = run(*args)
+        assert_one_line_error(result)
+        assert "4 lines of 7 characters" in result.output and "try --form qiyan" in result.output
+    assert run("reconstruct", seven, "--form", "qiyan").exit_code == 0
+    # 龍鳳 are read as 龙凤; characters with no reading are listed in the order given
+    assert run("generate", "--acrostic", "龍鳳呈祥", "-n", 1, "--seed", 1).stdout[0] == "龙"
+    result = run("generate", "--acrostic", "鿏鿎呈祥", "-n", 1)
+    assert_one_line_error(result)
+    assert "vocabulary: 鿏鿎" in result.output
+    result = run("reconstruct", "白日依山鿏，黄河入海鿎。欲穷千里目，更上一层鿏。")
+    assert result.output.endswith("(read as <unk>): 鿏鿎\n")
+
+
 def test_train_help_describes_the_presets_and_every_settable_key():
     from poetvae.core.config import settable
     from poetvae.text.model import PoetVAEConfig

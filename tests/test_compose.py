@@ -139,3 +139,15 @@ def test_load_poet_takes_a_form_name_for_the_bundled_model(tmp_path, monkeypatch
     (tmp_path / "wuyan").mkdir()  # a folder of that name is what the caller means
     with pytest.raises(Exception, match="wuyan"):
         load_poet("wuyan")
+
+
+def test_traditional_characters_the_model_does_not_know_are_read_in_simplified_script(model):
+    from poetvae.text.compose import encode_text, simplified
+    from poetvae.text.corpus import to_simplified
+
+    assert to_simplified("白日依山盡，黃河入海流。") == "白日依山尽，黄河入海流。"
+    assert to_simplified("乾坤", keep="乾") == "乾坤"  # the corpora keep 乾 in 乾坤
+    a = shipped_poems(split="test", n=1)[0]
+    traditional = a.replace("尽", "盡").replace("黄", "黃").replace("门", "門")
+    assert simplified(model, traditional) == a or traditional == a
+    assert torch.equal(encode_text(model, traditional), encode_text(model, a))

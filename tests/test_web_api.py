@@ -128,6 +128,13 @@ def test_both_forms_reconstruct_and_interpolate(studio, heads):
     assert all("".join(line[0] for line in p["lines"]) == heads for p in qiyan["poems"])
     status, rec = call(studio + "/api/reconstruct", {"poem": DENG_GUAN_QUE_LOU})
     assert status == 200 and len(rec["lines"]) == 4 and len(rec["kept"]) == 20
+    assert rec["read"] == DENG_GUAN_QUE_LOU
+    traditional = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    status, again = call(studio + "/api/reconstruct", {"poem": traditional})
+    assert status == 200 and again["read"] == DENG_GUAN_QUE_LOU and again["lines"] == rec["lines"]
+    odd = "鿏鿎依山尽，黄河入海流。欲穷千里目，更上一层鿏。"
+    status, rec = call(studio + "/api/reconstruct", {"poem": odd})
+    assert status == 200 and rec["unknown"] == ["鿏", "鿎"]  # in the order given
     status, path = call(studio + "/api/interpolate", a=DENG_GUAN_QUE_LOU, b=JING_YE_SI, steps=3)
     assert status == 200 and [p["t"] for p in path["poems"]] == [0, 0.5, 1]
 

@@ -5,6 +5,7 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 `generate` never imports `datasets`. Library errors become one line on stderr and exit 1.
 """
 
+import contextlib
 import json
 import math
 import textwrap
@@ -15,7 +16,7 @@ import click
 
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
-from .bundled import DEFAULT_FORM, FORMS
+from .bundled import DEFAULT_FORM, FORMS, SHAPES
 from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
@@ -175,6 +176,30 @@ def _load(path, device):
     return load(path, resolve_device(device))
 
 
+@contextlib.contextmanager
+def _reading(model, *texts: str):
+    """How the model reads pasted text: a poem of another bundled form is a usage error that
+    names its --form; text read in Simplified script is said on stderr once the command's body
+    has run (an error stays one line)."""
+    from .compose import simplified
+    from .corpus import parse_poem
+
+    shape = (model.cfg.n_lines, model.cfg.chars_per_line)
+    for text in texts:
+        lines = parse_poem(text) or [""]
+        got = (len(lines), len(lines[0]))
+        name = next((k for k, v in SHAPES.items() if v == got), None)
+        if name and got != shape:
+            raise click.UsageError(
+                f"{text!r} has {got[0]} lines of {got[1]} characters, the shape of the {name} "
+                f"form; the model writes {shape[0]} lines of {shape[1]}: try --form {name}"
+            )
+    yield
+    for text in texts:
+        if simplified(model, text) != text:
+            options.say(f"read in Simplified script: {simplified(model, text)}")
+
+
 def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
     """Print each poem as it comes: text, one JSON array (written element by element, the same
     text as json.dumps(rows, indent=1)) or JSON Lines."""
@@ -319,7 +344,8 @@ def generate(
         no_repeat=not allow_repeats,
         **constraints,
     )
-    _echo_poems(poems, fmt)
+    with _reading(model, *(text for text in (acrostic, pattern) if text)):
+        _echo_poems(poems, fmt)
 
 
 @click.command()
@@ -330,35 +356,37 @@ def generate(
 @one_line_errors
 def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
+    from .compose import form_of, simplified, unknown_chars
     from .compose import reconstruct as run
     from .corpus import format_poem, parse_poem
 
     model = _load(_model_path(checkpoint, form), device)
-    lines, kept = run(model, poem)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "input": poem,
-                    "output": format_poem(lines),
-                    "lines": lines,
-                    "kept": kept,
-                    "kept_share": sum(kept) / len(kept),
-                },
-                ensure_ascii=False,
-                indent=1,
+    with _reading(model, poem):
+        lines, kept = run(model, poem)
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    {
+                        "input": poem,
+                        "output": format_poem(lines),
+                        "lines": lines,
+                        "kept": kept,
+                        "kept_share": sum(kept) / len(kept),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
             )
-        )
-        return
-    original = parse_poem(poem, None) or []
-    n = len(lines[0])
-    for i, line in enumerate(lines):
-        marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
-        click.echo(f"{original[i] if i < len(original) else '':<{n}}  ->  {line}   {marks}")
-    click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
-    unknown = sorted({c for c in "".join(original) if c not in model.vocab})
-    if unknown:
-        click.echo(f"not in the model's vocabulary (read as <unk>): {''.join(unknown)}")
+            return
+        original = parse_poem(simplified(model, poem), form_of(model))
+        n = len(lines[0])
+        for i, line in enumerate(lines):
+            marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
+            click.echo(f"{original[i]}  ->  {line}   {marks}")
+        click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
+        unknown = unknown_chars(model, "".join(original))
+        if unknown:
+            click.echo(f"not in the model's vocabulary (read as <unk>): {unknown}")
 
 
 @click.command()
@@ -381,8 +409,9 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     from .compose import interpolate as run
 
     model = _load(_model_path(checkpoint, form), device)
-    poems = run(model, poem_a, poem_b, steps, slerp)
-    _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
+    with _reading(model, poem_a, poem_b):
+        poems = run(model, poem_a, poem_b, steps, slerp)
+        _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
 
 
 @click.command("eval")

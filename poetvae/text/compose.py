@@ -21,7 +21,7 @@ from torch import Tensor
 
 from ..core.metrics import iwae_nll
 from . import prosody
-from .corpus import Form, parse_poem, split_lines
+from .corpus import Form, parse_poem, split_lines, to_simplified
 from .generate import (
     Constraints,
     _pick,
@@ -46,10 +46,24 @@ def form_of(model: PoetVAE) -> Form:
     return Form(model.cfg.n_lines, model.cfg.chars_per_line)
 
 
+def simplified(model: PoetVAE, text: str) -> str:
+    """`text` as the model reads it: each Traditional character it does not know in Simplified
+    script (盡 -> 尽; see `corpus.to_simplified`), as the corpora were converted."""
+    return to_simplified(text, model.vocab)
+
+
+def unknown_chars(model: PoetVAE, chars: str) -> str:
+    """The characters of `chars` that the model does not know, each once, in input order
+    (placeholders of a pattern are known)."""
+    return "".join(
+        dict.fromkeys(c for c in chars if c not in PLACEHOLDERS and c not in model.vocab)
+    )
+
+
 def _check_vocab(model: PoetVAE, chars: str) -> None:
-    missing = sorted({c for c in chars if c not in PLACEHOLDERS and c not in model.vocab})
+    missing = unknown_chars(model, chars)
     if missing:
-        raise ValueError(f"not in the model's vocabulary: {''.join(missing)}")
+        raise ValueError(f"not in the model's vocabulary: {missing}")
 
 
 def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
@@ -59,7 +73,7 @@ def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
         ValueError: the wrong number of characters, or characters the model does not know.
     """
     form = form_of(model)
-    heads = "".join(split_lines(heads))
+    heads = "".join(split_lines(simplified(model, heads)))
     if len(heads) != form.n_lines:
         raise ValueError(
             f"acrostic needs {form.n_lines} characters (one per line of the "
@@ -79,7 +93,7 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
         ValueError: a line of the wrong length, too many lines, or unknown characters.
     """
     form = form_of(model)
-    lines = split_lines(pattern)
+    lines = split_lines(simplified(model, pattern))
     if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
         lines = [
             lines[0][i : i + form.chars_per_line]
@@ -278,15 +292,18 @@ def write(
 
 
 def encode_text(model: PoetVAE, text: str) -> Tensor:
-    """A poem of the model's form (punctuation optional) -> (1, L) ids; unknown characters
-    become `<unk>` (the encoder has seen it for rare characters).
+    """A poem of the model's form (punctuation optional; Traditional script is read as
+    `simplified` says) -> (1, L) ids; unknown characters become `<unk>` (the encoder has seen
+    it for rare characters).
 
     Raises:
         ValueError: not a poem of the model's form.
     """
-    lines = parse_poem(text, form_of(model))
+    lines = parse_poem(simplified(model, text), form_of(model))
     if lines is None:
-        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)})")
+        shape = parse_poem(text)
+        has = f": it has {len(shape)} lines of {len(shape[0])} characters" if shape else ""
+        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)}){has}")
     return torch.tensor([model.vocab.encode("".join(lines))])
 
 

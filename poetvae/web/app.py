@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..text import compose, prosody
-from ..text.bundled import FORMS, bundled_model
+from ..text.bundled import FORMS, SHAPES, bundled_model
 from ..text.corpus import format_poem, split_lines
 from . import params
 from .limits import Limits
@@ -43,7 +43,6 @@ from .params import BadRequest
 
 log = logging.getLogger("poetvae.web")
 STATIC = Path(str(resources.files("poetvae.web").joinpath("static")))
-SHAPES = {"wuyan": (4, 5), "qiyan": (4, 7)}  # (lines, characters per line) of each form
 PAGES = ("/", "/reconstruct", "/interpolate")  # one page; the path picks its tab
 # the page and its files come from this server only: no CDN, no inline script
 CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
@@ -223,8 +222,10 @@ def _write(model, kwargs: dict) -> dict:
 
 def _reconstruct(model, kwargs: dict) -> dict:
     lines, kept = compose.reconstruct(model, **kwargs)
-    unknown = sorted({c for c in "".join(split_lines(kwargs["text"])) if c not in model.vocab})
-    return {**poem(lines), "kept": kept, "kept_share": sum(kept) / len(kept), "unknown": unknown}
+    read_as = compose.simplified(model, kwargs["text"])
+    unknown = list(compose.unknown_chars(model, "".join(split_lines(read_as))))
+    share = sum(kept) / len(kept)
+    return {**poem(lines), "kept": kept, "kept_share": share, "unknown": unknown, "read": read_as}
 
 
 def _interpolate(model, kwargs: dict) -> dict:

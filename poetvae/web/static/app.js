@@ -117,6 +117,7 @@ function render(data) {
   if (tab === "reconstruct") {
     const share = `kept ${Math.round(100 * data.kept_share)} % (shaded: changed)`;
     out.append(renderPoem(data, { kept: data.kept, label: share }));
+    if (data.read !== data.options.poem) out.append(el("p", { class: "note", text: `read in Simplified script: ${data.read}` }));
     if (data.unknown.length) out.append(el("p", { class: "note", text: `not in the vocabulary (read as <unk>): ${data.unknown.join("")}` }));
   }
 }

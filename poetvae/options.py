@@ -13,13 +13,13 @@ import click
 # Upper bounds of counts whose cost grows without limit; each is named in its option's error.
 MAX_RERANK = 100  # candidates decoded and scored per poem
 MAX_PASSES = 28  # mask-predict decoding passes: one per character of a 七言 quatrain at most
+# (each command also checks them against its model's length: `check_passes`)
 MAX_REFINE = 10  # latent refinement rounds
 DEFAULT_REFINE = 1  # keep equal to text.generate's (not imported: it pulls in torch)
 MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
 MAX_BATCH = 65_536
-SEED_RANGE = click.IntRange(-(2**63), 2**64 - 1)  # what torch.manual_seed takes
 
 
 class Number(click.FloatRange):
@@ -35,6 +35,30 @@ class Number(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
+
+
+class Seed(click.types.IntParamType):
+    """Any integer torch.manual_seed takes (-2**63 to 2**64 - 1), without that range in --help."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not -(2**63) <= number < 2**64:
+            self.fail(f"{number} is not a 64-bit seed (-2**63 to 2**64 - 1)", param, ctx)
+        return number
+
+
+class LazyHelpOption(click.Option):
+    """An option whose help ends with text computed when --help is shown (`more`: a function),
+    so that a table that needs torch to read is read only then."""
+
+    def __init__(self, *args, more, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.more = more
+
+    def get_help_record(self, ctx):
+        self.help = f"{self.help} {self.more()}"
+        self.more = lambda: ""  # once per process is enough
+        return super().get_help_record(ctx)
 
 
 def one_line_errors(f):
@@ -76,14 +100,14 @@ device = click.option(
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
 seed = click.option(
-    "--seed", type=SEED_RANGE, default=None, help="Random seed; same seed, same output."
+    "--seed", type=Seed(), default=None, help="Random seed; same seed, same output."
 )
 
 
 def seed_for(what: str):
     """--seed with default 0, for commands that are reproducible by default."""
     return click.option(
-        "--seed", type=SEED_RANGE, default=0, show_default=True, help=f"Seed for {what}."
+        "--seed", type=Seed(), default=0, show_default=True, help=f"Seed for {what}."
     )
 
 
@@ -95,15 +119,10 @@ output_format = click.option(
     show_default=True,
     help="Readable text or JSON.",
 )
-overrides = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a model config field of the preset, e.g. --set latent_dim=32 (repeatable).",
-)
 resume = click.option(
-    "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its last checkpoint, with its model config and corpus.",
 )
 
 
@@ -154,14 +173,6 @@ _training = apply(
     ),
     device,
     seed_for("init and batch order"),
-    click.option(
-        "--preset",
-        type=click.Choice(["tiny", "base"]),
-        default="base",
-        show_default=True,
-        help="Model size for a new run.",
-    ),
-    overrides,
     click.option(
         "--beta",
         type=Number(min=0, max=1000),
@@ -236,6 +247,47 @@ def progress_bar(total: int, initial: int):
     return tqdm(total=total, initial=initial, dynamic_ncols=True, unit="step", file=sys.stderr)
 
 
+def model_config(config: str, presets: dict[str, str], note: str = ""):
+    """--preset and --set for a model config class.
+
+    Args:
+        config: "module:Class" of the frozen config dataclass (imported only when --help shows
+            its fields, so that `--help` needs no torch).
+        presets: preset name -> what it is, for --help.
+        note: what --help should say about some of the keys.
+    """
+
+    def fields() -> str:
+        import importlib
+
+        from .core.config import settable
+
+        module, name = config.split(":")
+        cls = getattr(importlib.import_module(module), name)
+        return "Keys (base values): " + ", ".join(f"{k}={v}" for k, v in settable(cls).items())
+
+    return apply(
+        click.option(
+            "--preset",
+            type=click.Choice(list(presets)),
+            default="base",
+            show_default=True,
+            help="Model size for a new run: "
+            + "; ".join(f"{k} = {v}" for k, v in presets.items())
+            + ".",
+        ),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            cls=LazyHelpOption,
+            more=fields,
+            help=f"Change one field of the preset, e.g. --set latent_dim=32 (repeatable). {note}",
+        ),
+    )
+
+
 def say(text: str) -> None:
     """A progress line on stderr, from the main process only (one line per run under torchrun)."""
     from .core.device import dist_info  # torch stays off the import path of --help
@@ -246,9 +298,25 @@ def say(text: str) -> None:
 
 def say_trained(result: dict) -> None:
     """The closing line of a training command: where it stopped and its last validation."""
+    if result["step"] == result["start"]:
+        say(
+            f"nothing to train: {result['out']} is already at step {result['step']}, the end of "
+            "its step budget (give a larger --max-steps or --epochs to train on)"
+        )
+        return
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
     ending = "stopped" if result["stopped_early"] else "done"
     say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")
+
+
+def check_passes(passes: int | None, seq_len: int) -> None:
+    """--passes against the loaded model: a pass redraws at least one of its characters."""
+    if passes is not None and passes > seq_len:
+        raise click.BadParameter(
+            f"{passes} is more than the model's {seq_len} characters (one pass redraws at "
+            "least one)",
+            param_hint="'--passes'",
+        )
 
 
 refinement = apply(
@@ -257,8 +325,8 @@ refinement = apply(
         type=click.IntRange(min=1, max=MAX_PASSES),
         default=None,
         help="Decoding passes of a mask-predict model: each re-masks its least confident "
-        "characters and draws them again given the rest [default: the model's, 4 for "
-        "mask-predict, 1 otherwise].",
+        "characters and draws them again given the rest; at most the model's length (20 for "
+        "wuyan, 28 for qiyan) [default: the model's, 4 for mask-predict, 1 otherwise].",
     ),
     click.option(
         "--refine",

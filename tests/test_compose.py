@@ -35,7 +35,7 @@ def test_acrostic_puts_each_character_first_in_its_line(model):
 
 
 def test_acrostic_of_the_wrong_length_or_unknown_characters_is_an_error(model):
-    with pytest.raises(ValueError, match="needs 4 characters"):
+    with pytest.raises(ValueError, match="^acrostic needs 4 characters"):
         write(model, 1, acrostic=known_heads(model, 3))
     with pytest.raises(ValueError, match="龘"):
         write(model, 1, acrostic=known_heads(model, 3) + "龘")
@@ -50,7 +50,7 @@ def test_pattern_keeps_the_given_characters_and_fills_the_rest(model):
         text = "".join(poem)
         assert (text[0], text[1], text[4], text[5]) == (a, b, c, d)
         assert "＿" not in text and "_" not in text
-    with pytest.raises(ValueError, match="--pattern"):
+    with pytest.raises(ValueError, match="^pattern must be"):  # no CLI flag in the library
         pattern_positions(model, f"{a}{b}＿，{c}")
 
 
@@ -69,16 +69,29 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
         assert log_lik(chosen).mean() > log_lik(z[:, 0]).mean()
 
 
+@pytest.mark.parametrize("book", ["pingshui", "xinyun"])
 @pytest.mark.parametrize("acrostic", [None, "heads"])
-def test_strict_tones_pass_every_prosody_rule(model, acrostic):
+def test_strict_tones_pass_every_prosody_rule(model, acrostic, book):
     heads = known_heads(model) if acrostic else None
-    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads)
+    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads, rhyme_book=book)
     for poem in poems:
-        result = prosody.check(poem)
+        result = prosody.check(poem, book)
         assert result["all"], (poem, result)
         assert poem[1][-1] != poem[3][-1]  # no 重韵
+        # every rhyme character is in one level-tone (平声) rhyme of the book
+        ends = [prosody.rhyme_groups(line[-1], book) for line in poem[1::2]]
+        assert frozenset.intersection(*ends) & prosody.level_rhymes(book), poem
         if heads:
             assert "".join(line[0] for line in poem) == heads
+
+
+@pytest.mark.parametrize("book", ["pingshui", "xinyun"])
+def test_free_tones_rhyme_by_the_chosen_book(model, book):
+    for poem in write(model, 20, 0.8, 0.9, seed=4, rhyme_book=book):
+        ends = [prosody.rhyme_groups(line[-1], book) for line in poem[1::2]]
+        assert all(ends) and frozenset.intersection(*ends), poem
+    with pytest.raises(ValueError, match="unknown rhyme book"):
+        write(model, 1, rhyme_book="guangyun")
 
 
 def test_rerank_keeps_the_best_scored_candidate(model):
@@ -94,8 +107,9 @@ def test_reconstruct_and_interpolate(model):
     assert len(kept) == 20 and len(lines) == 4
     text = a.replace("，", "").replace("。", "")
     assert kept == [x == y for x, y in zip(text, "".join(lines), strict=True)]
-    path = interpolate(model, a, b, steps=5, no_repeat=False)
-    assert len(path) == 5 and path[0] == lines
+    assert all(len(set(line)) == len(line) for line in lines)  # the no-repeat rule holds
+    path = interpolate(model, a, b, steps=5)
+    assert len(path) == 5 and path[0] == lines  # interpolation starts at the reconstruction
     assert path[-1] == reconstruct(model, b)[0]
     assert interpolate(model, a, b, steps=3, slerp=True)[0] == interpolate(model, a, b, steps=3)[0]
     with pytest.raises(ValueError, match="not a poem"):
@@ -199,3 +213,25 @@ def test_strict_tones_keep_a_heteronym_where_either_reading_fits(model):
     (either,) = chars_of(model, prosody.EITHER, n=1)
     for poem in write(model, 4, 0.8, 0.9, seed=4, tones="strict", pattern=f"＿{either}＿＿＿"):
         assert poem[0][1] == either and prosody.check(poem)["all"], poem
+
+
+def test_load_poet_takes_a_form_name_for_the_bundled_model(tmp_path, monkeypatch):
+    from poetvae import load_poet
+
+    assert (load_poet("wuyan").cfg.chars_per_line, load_poet("qiyan").cfg.chars_per_line) == (5, 7)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wuyan").mkdir()  # a folder of that name is what the caller means
+    with pytest.raises(Exception, match="wuyan"):
+        load_poet("wuyan")
+
+
+def test_traditional_characters_the_model_does_not_know_are_read_in_simplified_script(model):
+    from poetvae.text.compose import encode_text, simplified
+    from poetvae.text.corpus import to_simplified
+
+    assert to_simplified("白日依山盡，黃河入海流。") == "白日依山尽，黄河入海流。"
+    assert to_simplified("乾坤", keep="乾") == "乾坤"  # the corpora keep 乾 in 乾坤
+    a = shipped_poems(split="test", n=1)[0]
+    traditional = a.replace("尽", "盡").replace("黄", "黃").replace("门", "門")
+    assert simplified(model, traditional) == a or traditional == a
+    assert torch.equal(encode_text(model, traditional), encode_text(model, a))

@@ -84,6 +84,10 @@ def test_the_write_table_has_every_generate_option_with_the_cli_default():
             {"seed": 5, "n": 2, "temperature": 0, "allow_repeats": True, "rhyme": False},
             ["--seed", 5, "-n", 2, "--temperature", 0, "--allow-repeats", "--no-rhyme"],
         ),
+        (
+            {"seed": 3, "n": 2, "rhyme_book": "xinyun"},
+            ["--seed", 3, "-n", 2, "--rhyme-book", "xinyun"],
+        ),
     ],
 )
 def test_the_api_writes_the_cli_poems(studio, tiny_run, heads, options, args):
@@ -95,9 +99,23 @@ def test_the_api_writes_the_cli_poems(studio, tiny_run, heads, options, args):
     status, again = call(studio + "/api/write", **options)  # the same as a query string
     assert status == 200 and again["poems"] == got["poems"]
     for p in got["poems"]:
-        assert {k: p[k] for k in ("tones", "rhyme_positions", "rhyme_groups", "rules")} == (
-            prosody.annotate(p["lines"])
-        )
+        assert prosody.annotate(p["lines"], got["options"]["rhyme_book"]).items() <= p.items()
+
+
+def test_the_studio_limits_equal_the_clis_or_say_why(studio):
+    status, spec = call(studio + "/api/options")
+    assert status == 200
+    cli = {p.name: p for p in main.commands["generate"].params}
+    for name, option in spec["write"].items():
+        bound = getattr(cli[name].type, "max", None) if name in cli else None
+        if "why" in option:  # tighter than the CLI's, and says so
+            assert bound is None or option["max"] < bound
+            assert "the CLI allows more" in option["why"]
+        elif bound is not None:
+            assert option["max"] == bound, name
+    assert spec["write"]["temperature"]["max"] == 100
+    assert spec["write"]["passes"]["max"] == 10 and "why" in spec["write"]["passes"]
+    assert spec["write"]["rhyme_book"]["choices"] == ["pingshui", "xinyun"]
 
 
 def test_a_request_without_a_seed_echoes_one_that_writes_the_same_poems(studio):
@@ -114,6 +132,13 @@ def test_both_forms_reconstruct_and_interpolate(studio, heads):
     assert all("".join(line[0] for line in p["lines"]) == heads for p in qiyan["poems"])
     status, rec = call(studio + "/api/reconstruct", {"poem": DENG_GUAN_QUE_LOU})
     assert status == 200 and len(rec["lines"]) == 4 and len(rec["kept"]) == 20
+    assert rec["read"] == DENG_GUAN_QUE_LOU
+    traditional = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    status, again = call(studio + "/api/reconstruct", {"poem": traditional})
+    assert status == 200 and again["read"] == DENG_GUAN_QUE_LOU and again["lines"] == rec["lines"]
+    odd = "鿏鿎依山尽，黄河入海流。欲穷千里目，更上一层鿏。"
+    status, rec = call(studio + "/api/reconstruct", {"poem": odd})
+    assert status == 200 and rec["unknown"] == ["鿏", "鿎"]  # in the order given
     status, path = call(studio + "/api/interpolate", a=DENG_GUAN_QUE_LOU, b=JING_YE_SI, steps=3)
     assert status == 200 and [p["t"] for p in path["poems"]] == [0, 0.5, 1]
 

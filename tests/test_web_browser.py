@@ -122,6 +122,40 @@ def test_a_link_with_the_cli_names_writes_what_the_api_writes(page, studio, head
         "#poems .poem:first-child .ch", "cs => cs.map(c => c.dataset.tone)"
     )
     assert "".join(tones) == "".join(answer["poems"][0]["tones"])
+    # the book's rhyme is named, and the verdict has an English gloss
+    first = answer["poems"][0]
+    assert page.inner_text("#poems .poem:first-child .rhyme-name") == (
+        f"平水韵 {'/'.join(first['rhyme_groups'])}" if first["rhyme_groups"] else "不押韵"
+    )
+    verdict = page.locator(
+        "#poems .poem:first-child .meta .ok, #poems .poem:first-child .meta .off"
+    )
+    assert verdict.get_attribute("title").startswith(("follows the rules", "breaks: "))
+
+
+def test_the_rhyme_book_control_and_the_servers_bounds(page, studio):
+    page.goto(studio + "/?" + urllib.parse.urlencode({"seed": 2, "n": 2, "rhyme_book": "xinyun"}))
+    poems(page)
+    assert page.input_value("select[name=rhyme_book]") == "xinyun"
+    names = page.eval_on_selector_all("#poems .rhyme-name", "ns => ns.map(n => n.textContent)")
+    assert all(n.startswith("中华新韵 ") for n in names)
+    assert page.get_attribute("input[name=passes]", "max") == "10"
+    assert "the CLI allows more" in page.get_attribute("input[name=passes]", "title")
+    assert page.get_attribute("input[name=temperature]", "max") == "100"
+    # a poem that breaks rules glosses each broken one in English
+    page.goto(
+        studio
+        + "/interpolate?"
+        + urllib.parse.urlencode({"a": JING_YE_SI, "b": JING_YE_SI, "steps": 2})
+    )
+    poems(page)
+    verdicts = page.eval_on_selector_all(
+        "#poems .meta .off", "vs => vs.map(v => [v.textContent, v.title])"
+    )
+    assert verdicts  # the tiny model's poems break rules, each glossed in English
+    for text, title in verdicts:
+        assert text.startswith("失 ") and title.startswith("breaks: ")
+        assert len(text[2:].split(" ")) == len(title[8:].split("; "))
 
 
 def test_reconstruct_and_interpolate_tabs(page, studio):

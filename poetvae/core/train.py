@@ -197,7 +197,8 @@ def fit(
         on_eval: called as on_eval(step, metrics) after each evaluation.
 
     Returns:
-        {"step", "stopped_early", "valid": last validation metrics, "train": last train parts}.
+        {"step", "start" (the step it resumed from, 0 for a new run), "stopped_early", "valid":
+        last validation metrics, "train": last train parts}.
 
     Raises:
         TrainingDiverged: the loss became NaN/inf (no checkpoint is written for that step).
@@ -231,6 +232,7 @@ def fit(
             torch.set_rng_state(state["rng"])
             if device.type == "cuda" and "cuda_rng" in state:
                 torch.cuda.set_rng_state(state["cuda_rng"], device)
+        start = step
         net = model
         if dist.enabled:
             net = nn.parallel.DistributedDataParallel(
@@ -324,7 +326,13 @@ def fit(
                 signal.signal(signal.SIGINT, previous_handler)
         stopped = stop["requested"]
         net = None  # DDP's reducer holds the process group: let it go before the group does
-    return {"step": step, "stopped_early": stopped, "valid": last_valid, "train": parts}
+    return {
+        "step": step,
+        "start": start,
+        "stopped_early": stopped,
+        "valid": last_valid,
+        "train": parts,
+    }
 
 
 def _fmt(parts: dict[str, float]) -> dict[str, str]:

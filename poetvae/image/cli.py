@@ -55,6 +55,13 @@ def image():
     "--limit", type=click.IntRange(min=1), default=None, help="Use only the first N train images."
 )
 @options.training
+@options.model_config(
+    "poetvae.image.models:ImageConfig",
+    {
+        "tiny": "a few units per layer and a 16-code codebook, for tests",
+        "base": "the sizes of the README's measurements (e.g. a 784-400-20 MLP VAE)",
+    },
+)
 @one_line_errors
 def train(
     kind,

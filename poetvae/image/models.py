@@ -16,6 +16,7 @@ a Gaussian whose one shared variance is learned (Rybkin et al. 2021, sigma-VAE).
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,8 @@ TYPE_PREFIX = "image-"  # model_type in config.json is "image-" + kind
 @dataclass(frozen=True)
 class ImageConfig:
     """Architecture of an image model; stored in every checkpoint's config.json."""
+
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("model", "height", "width", "n_classes")
 
     model: str = "vae"
     height: int = 28

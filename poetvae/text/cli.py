@@ -5,6 +5,7 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 `generate` never imports `datasets`. Library errors become one line on stderr and exit 1.
 """
 
+import contextlib
 import json
 import math
 import textwrap
@@ -15,7 +16,8 @@ import click
 
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
-from .bundled import DEFAULT_FORM, FORMS
+from .bundled import DEFAULT_FORM, FORMS, SHAPES
+from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
 DEFAULT_TOP_P = 0.95
@@ -24,16 +26,17 @@ DEFAULT_TOP_P = 0.95
 @click.command()
 @click.option(
     "--corpus",
-    required=True,
+    default=None,
     metavar="NAME|PATH",
     help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
-    "with one poem per line, or a hub data set name (owner/name).",
+    "with one poem per line, or a hub data set name (owner/name). Needed for a new run; "
+    "--resume reads it from the run.",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
+    help="Run directory for checkpoints and metrics [default: runs/<corpus> for a new run].",
 )
 @click.option(
     "--init-from",
@@ -45,6 +48,17 @@ DEFAULT_TOP_P = 0.95
     "with a draft path.",
 )
 @options.training
+@options.model_config(
+    "poetvae.text.model:PoetVAEConfig",
+    {
+        "tiny": "width 32, 1 encoder and 1 decoder layer, 8 latent dimensions (0.25 M "
+        "parameters, most of them the embedding): trains in seconds, for tests and a first run",
+        "base": "width 192, 3 + 2 layers, 64 latent dimensions (3.6 M parameters): the "
+        "bundled models",
+    },
+    note="free_bits: the KL of each latent dimension below this many nats is not pushed down "
+    "(against posterior collapse; 0 turns it off); decoder: parallel, mask-predict or causal.",
+)
 @one_line_errors
 def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides, resume):
     """Train the poetry VAE on a corpus.
@@ -60,12 +74,25 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
     from ..core.config import apply_overrides
     from .corpus import load_corpus
     from .model import PoetVAEConfig
+    from .train import check_resume
     from .train import train as train_text
 
     dev = resolve_device(device)
-    out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
-    check_run_dir(out, resume)
-    apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
+    # a bad --set, a missing run or corpus fail here, before anything loads
+    if resume:
+        if out is None:
+            raise click.UsageError("--resume needs --out, the run directory to continue")
+        given = click.get_current_context().get_parameter_source("preset").name == "COMMANDLINE"
+        recorded = check_resume(out, overrides, preset if given else None).get("corpus")
+        corpus = corpus or recorded
+        if not corpus:
+            raise click.UsageError(f"{out} does not name its corpus: pass --corpus")
+    else:
+        if corpus is None:
+            raise click.UsageError("a new run needs --corpus (or --resume a run in --out)")
+        out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
+        check_run_dir(out, resume)
+        apply_overrides(PoetVAEConfig.preset(preset), overrides)
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
     result = train_text(
@@ -136,6 +163,15 @@ def fit_prior(run, out, components, steps, corpus, seed, device):
     checkpoint.save(out, fitted, meta, files(fitted))
 
 
+rhyme_book = click.option(
+    "--rhyme-book",
+    type=click.Choice(list(RHYME_BOOKS)),
+    default=DEFAULT_RHYME_BOOK,
+    show_default=True,
+    help="The rhyme book: pingshui = 平水韵, the book of Tang regulated verse (a character "
+    "rhymes in each rhyme the book lists it under); xinyun = 中华新韵, rhyme by modern readings.",
+)
+
 model_options = options.apply(
     click.option(
         "--checkpoint",
@@ -170,6 +206,30 @@ def _load(path, device):
     from .model import load
 
     return load(path, resolve_device(device))
+
+
+@contextlib.contextmanager
+def _reading(model, *texts: str):
+    """How the model reads pasted text: a poem of another bundled form is a usage error that
+    names its --form; text read in Simplified script is said on stderr once the command's body
+    has run (an error stays one line)."""
+    from .compose import simplified
+    from .corpus import parse_poem
+
+    shape = (model.cfg.n_lines, model.cfg.chars_per_line)
+    for text in texts:
+        lines = parse_poem(text) or [""]
+        got = (len(lines), len(lines[0]))
+        name = next((k for k, v in SHAPES.items() if v == got), None)
+        if name and got != shape:
+            raise click.UsageError(
+                f"{text!r} has {got[0]} lines of {got[1]} characters, the shape of the {name} "
+                f"form; the model writes {shape[0]} lines of {shape[1]}: try --form {name}"
+            )
+    yield
+    for text in texts:
+        if simplified(model, text) != text:
+            options.say(f"read in Simplified script: {simplified(model, text)}")
 
 
 def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
@@ -225,9 +285,10 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     "--rhyme/--no-rhyme",
     default=True,
     show_default=True,
-    help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
+    help="The ends of lines 2, 4, ... share a rhyme group of --rhyme-book, no character twice; "
     "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
 )
+@rhyme_book
 @click.option(
     "--acrostic",
     default=None,
@@ -249,7 +310,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     default="free",
     show_default=True,
     help="strict: every line follows a regulated 平仄 template, couplets are opposed "
-    "and the rhyme positions share a rhyme group.",
+    "and the rhyme positions share a level-tone (平声) rhyme of --rhyme-book.",
 )
 @click.option(
     "--rerank",
@@ -280,6 +341,7 @@ def generate(
     top_p,
     allow_repeats,
     rhyme,
+    rhyme_book,
     acrostic,
     pattern,
     tones,
@@ -297,10 +359,11 @@ def generate(
     model's own choices at the rhyme positions are to land in it.
     """
     model = _load(_model_path(checkpoint, form), device)
+    options.check_passes(passes, model.cfg.seq_len)
     from .generate import generate as draw
     from .generate import stream
 
-    constraints = {"rhyme": rhyme, "passes": passes, "refine": refine}
+    constraints = {"rhyme": rhyme, "rhyme_book": rhyme_book, "passes": passes, "refine": refine}
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write as draw
 
@@ -315,7 +378,8 @@ def generate(
         no_repeat=not allow_repeats,
         **constraints,
     )
-    _echo_poems(poems, fmt)
+    with _reading(model, *(text for text in (acrostic, pattern) if text)):
+        _echo_poems(poems, fmt)
 
 
 @click.command()
@@ -326,35 +390,37 @@ def generate(
 @one_line_errors
 def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
+    from .compose import form_of, simplified, unknown_chars
     from .compose import reconstruct as run
     from .corpus import format_poem, parse_poem
 
     model = _load(_model_path(checkpoint, form), device)
-    lines, kept = run(model, poem)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "input": poem,
-                    "output": format_poem(lines),
-                    "lines": lines,
-                    "kept": kept,
-                    "kept_share": sum(kept) / len(kept),
-                },
-                ensure_ascii=False,
-                indent=1,
+    with _reading(model, poem):
+        lines, kept = run(model, poem)
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    {
+                        "input": poem,
+                        "output": format_poem(lines),
+                        "lines": lines,
+                        "kept": kept,
+                        "kept_share": sum(kept) / len(kept),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
             )
-        )
-        return
-    original = parse_poem(poem, None) or []
-    n = len(lines[0])
-    for i, line in enumerate(lines):
-        marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
-        click.echo(f"{original[i] if i < len(original) else '':<{n}}  ->  {line}   {marks}")
-    click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
-    unknown = sorted({c for c in "".join(original) if c not in model.vocab})
-    if unknown:
-        click.echo(f"not in the model's vocabulary (read as <unk>): {''.join(unknown)}")
+            return
+        original = parse_poem(simplified(model, poem), form_of(model))
+        n = len(lines[0])
+        for i, line in enumerate(lines):
+            marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
+            click.echo(f"{original[i]}  ->  {line}   {marks}")
+        click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
+        unknown = unknown_chars(model, "".join(original))
+        if unknown:
+            click.echo(f"not in the model's vocabulary (read as <unk>): {unknown}")
 
 
 @click.command()
@@ -377,8 +443,9 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     from .compose import interpolate as run
 
     model = _load(_model_path(checkpoint, form), device)
-    poems = run(model, poem_a, poem_b, steps, slerp)
-    _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
+    with _reading(model, poem_a, poem_b):
+        poems = run(model, poem_a, poem_b, steps, slerp)
+        _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
 
 
 @click.command("eval")
@@ -425,6 +492,7 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
     "choices at the rhyme positions.",
 )
+@rhyme_book
 @options.refinement
 @options.output_format
 @options.device
@@ -439,6 +507,7 @@ def evaluate(
     limit,
     seed,
     rhyme,
+    rhyme_book,
     passes,
     refine,
     fmt,
@@ -455,6 +524,7 @@ def evaluate(
 
     path = _model_path(checkpoint, form)
     model = _load(path, device)
+    options.check_passes(passes, model.cfg.seq_len)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:
         raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
@@ -476,6 +546,7 @@ def evaluate(
             seed,
             limit,
             rhyme=rhyme,
+            rhyme_book=rhyme_book,
             passes=passes,
             refine=refine,
         ),
@@ -522,8 +593,9 @@ def _eval_table(r: dict) -> str:
         )
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
-        f"{'on' if s['rhyme'] else 'off'}, passes {s['passes']}, refine {s['refine']}; top char "
-        f"{s['top_char']} vs {ref['top_char']})"
+        f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
+        f"{s['refine']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
+        f"by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each book)"
     )
     rows.append(
         "  (bigram_nll_per_char and song_bigram_nll_per_char: nats/char under character bigram"

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..core.metrics import iwae_nll
 from . import prosody
-from .corpus import Form, parse_poem, split_lines
+from .corpus import Form, parse_poem, split_lines, to_simplified
 from .generate import (
     Constraints,
     _pick,
@@ -49,10 +49,24 @@ def form_of(model: PoetVAE) -> Form:
     return Form(model.cfg.n_lines, model.cfg.chars_per_line)
 
 
+def simplified(model: PoetVAE, text: str) -> str:
+    """`text` as the model reads it: each Traditional character it does not know in Simplified
+    script (盡 -> 尽; see `corpus.to_simplified`), as the corpora were converted."""
+    return to_simplified(text, model.vocab)
+
+
+def unknown_chars(model: PoetVAE, chars: str) -> str:
+    """The characters of `chars` that the model does not know, each once, in input order
+    (placeholders of a pattern are known)."""
+    return "".join(
+        dict.fromkeys(c for c in chars if c not in PLACEHOLDERS and c not in model.vocab)
+    )
+
+
 def _check_vocab(model: PoetVAE, chars: str) -> None:
-    missing = sorted({c for c in chars if c not in PLACEHOLDERS and c not in model.vocab})
+    missing = unknown_chars(model, chars)
     if missing:
-        raise ValueError(f"not in the model's vocabulary: {''.join(missing)}")
+        raise ValueError(f"not in the model's vocabulary: {missing}")
 
 
 def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
@@ -62,10 +76,10 @@ def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
         ValueError: the wrong number of characters, or characters the model does not know.
     """
     form = form_of(model)
-    heads = "".join(split_lines(heads))
+    heads = "".join(split_lines(simplified(model, heads)))
     if len(heads) != form.n_lines:
         raise ValueError(
-            f"--acrostic needs {form.n_lines} characters (one per line of the "
+            f"acrostic needs {form.n_lines} characters (one per line of the "
             f"model's form, {form}); got {len(heads)}"
         )
     _check_vocab(model, heads)
@@ -83,7 +97,7 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
         ValueError: a line of the wrong length, too many lines, or unknown characters.
     """
     form = form_of(model)
-    lines = split_lines(pattern)
+    lines = split_lines(simplified(model, pattern))
     if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
         lines = [
             lines[0][i : i + form.chars_per_line]
@@ -91,7 +105,7 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
         ]
     if not lines or len(lines) > form.n_lines or any(len(x) != form.chars_per_line for x in lines):
         raise ValueError(
-            f"--pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
+            f"pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
             f"characters or placeholders ({PLACEHOLDERS}); got {pattern!r}"
         )
     text = "".join(lines)
@@ -160,7 +174,12 @@ def _kept(model: PoetVAE, fixed: dict[int, int], pos: int) -> str:
     return f"{model.vocab.itos[fixed[pos]]} (line {pos // n + 1}, character {pos % n + 1})"
 
 
-def rhyme_clash(model: PoetVAE, fixed: dict[int, int], positions: list[int]) -> str | None:
+def rhyme_clash(
+    model: PoetVAE,
+    fixed: dict[int, int],
+    positions: list[int],
+    book: str = prosody.DEFAULT_RHYME_BOOK,
+) -> str | None:
     """Why the fixed characters at these rhyme positions cannot share a rhyme group, or None.
 
     Returns:
@@ -168,7 +187,7 @@ def rhyme_clash(model: PoetVAE, fixed: dict[int, int], positions: list[int]) -> 
         with), e.g. "the kept 山 (line 2, character 5) cannot rhyme with 流 (line 4, character 5)".
     """
     kept = [p for p in positions if p in fixed]
-    groups = {p: prosody.rhyme_groups(model.vocab.itos[fixed[p]]) for p in kept}
+    groups = {p: prosody.rhyme_groups(model.vocab.itos[fixed[p]], book) for p in kept}
     shared = None
     for i, p in enumerate(kept):
         if not groups[p]:
@@ -181,20 +200,26 @@ def rhyme_clash(model: PoetVAE, fixed: dict[int, int], positions: list[int]) -> 
     return None
 
 
-def check_kept(model: PoetVAE, fixed: dict[int, int], tones: str, rhyme: bool) -> None:
+def check_kept(
+    model: PoetVAE,
+    fixed: dict[int, int],
+    tones: str,
+    rhyme: bool,
+    book: str = prosody.DEFAULT_RHYME_BOOK,
+) -> None:
     """Check that rhyme (and strict tones) can keep the fixed characters, before any decoding.
 
     Raises:
         ValueError: one line naming the fixed character that breaks them.
     """
     if tones == "strict":
-        _strict_fits(model, fixed)
+        _strict_fits(model, fixed, book)
     elif rhyme and (at := rhyme_constraints(model, 1).rhymes) is not None:
-        if clash := rhyme_clash(model, fixed, at[0].nonzero().flatten().tolist()):
+        if clash := rhyme_clash(model, fixed, at[0].nonzero().flatten().tolist(), book):
             raise ValueError(f"{clash}: free a kept character or turn rhyme off (--no-rhyme)")
 
 
-def _strict_fits(model: PoetVAE, fixed: dict[int, int]) -> Tensor:
+def _strict_fits(model: PoetVAE, fixed: dict[int, int], book: str) -> Tensor:
     """(T,) bool: the regulated templates that admit the fixed characters, by tone (a heteronym
     or a character of unknown tone fits either, as in `prosody.check`) and by rhyme.
 
@@ -210,7 +235,7 @@ def _strict_fits(model: PoetVAE, fixed: dict[int, int]) -> Tensor:
         return all(tpl[p] == "中" or tone[p] in (tpl[p], prosody.EITHER) for p in positions)
 
     def clash(t: int) -> str | None:
-        return rhyme_clash(model, fixed, rhymes[t].nonzero().flatten().tolist())
+        return rhyme_clash(model, fixed, rhymes[t].nonzero().flatten().tolist(), book)
 
     fits = torch.tensor([admits(tpl, fixed) and not clash(t) for t, tpl in enumerate(templates)])
     if fits.any():
@@ -234,9 +259,11 @@ def _strict_fits(model: PoetVAE, fixed: dict[int, int]) -> Tensor:
 
 
 @torch.no_grad()
-def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
-    """Strict regulated tones and one rhyme group, with each poem's most likely template among
-    those that admit the fixed characters.
+def tone_constraints(
+    model: PoetVAE, z: Tensor, fixed: dict[int, int], book: str = prosody.DEFAULT_RHYME_BOOK
+) -> Constraints:
+    """Strict regulated tones and one level-tone (平声) rhyme group of `book`, with each poem's
+    most likely template among those that admit the fixed characters.
 
     Raises:
         ValueError: no template admits the fixed characters (the message names them).
@@ -244,7 +271,7 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
     pieces = tuple(model.vocab.itos)
     form = form_of(model)
     masks, rhymes = _template_masks(pieces, form.n_lines, form.chars_per_line)
-    fits = _strict_fits(model, fixed)
+    fits = _strict_fits(model, fixed, book)
     logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
     logp[..., [PAD_ID, UNK_ID]] = float("-inf")
     # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
@@ -256,7 +283,7 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
         fixed=fixed,
         allowed=masks[choice],
         rhymes=rhymes[choice],
-        rhyme_groups=rhyme_matrix(pieces),
+        rhyme_groups=rhyme_matrix(pieces, book, level=True),
     )
 
 
@@ -288,6 +315,7 @@ def write(
     passes: int | None = None,
     refine: int = 0,
     start: int = 0,
+    rhyme_book: str = prosody.DEFAULT_RHYME_BOOK,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
 
@@ -298,9 +326,11 @@ def write(
         seed: same seed, same poems.
         acrostic: one character per line, each line's first.
         pattern: a fill-in template (see `pattern_positions`).
-        tones: "free", or "strict" for regulated 平仄 with one rhyme group.
+        tones: "free", or "strict" for regulated 平仄 with one level-tone (平声) rhyme group.
         rhyme: with free tones, the ends of lines 2, 4, ... share a rhyme group (strict tones
             always rhyme).
+        rhyme_book: the rhyme book, "pingshui" (平水韵) or "xinyun" (中华新韵); see
+            `prosody.rhyme_groups`.
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
@@ -330,7 +360,7 @@ def write(
             "decoder has none (use a parallel or mask-predict model)"
         )
     if fixed:
-        check_kept(model, fixed, tones, rhyme)
+        check_kept(model, fixed, tones, rhyme, rhyme_book)
     if n == 0:  # after the checks: a bad acrostic is an error even for no poems
         return []
     passes = default_passes(model) if passes is None else passes
@@ -345,9 +375,11 @@ def write(
         candidates = torch.cat([z.unsqueeze(1), extra], dim=1)
         z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
     if tones == "strict":
-        c = tone_constraints(model, z, fixed)
+        c = tone_constraints(model, z, fixed, rhyme_book)
+    elif rhyme:
+        c = rhyme_constraints(model, total, fixed, rhyme_book)
     else:
-        c = rhyme_constraints(model, total, fixed) if rhyme else Constraints(fixed=fixed)
+        c = Constraints(fixed=fixed)
     ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n
@@ -357,24 +389,28 @@ def write(
 
 
 def encode_text(model: PoetVAE, text: str) -> Tensor:
-    """A poem of the model's form (punctuation optional) -> (1, L) ids; unknown characters
-    become `<unk>` (the encoder has seen it for rare characters).
+    """A poem of the model's form (punctuation optional; Traditional script is read as
+    `simplified` says) -> (1, L) ids; unknown characters become `<unk>` (the encoder has seen
+    it for rare characters).
 
     Raises:
         ValueError: not a poem of the model's form.
     """
-    lines = parse_poem(text, form_of(model))
+    lines = parse_poem(simplified(model, text), form_of(model))
     if lines is None:
-        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)})")
+        shape = parse_poem(text)
+        has = f": it has {len(shape)} lines of {len(shape[0])} characters" if shape else ""
+        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)}){has}")
     return torch.tensor([model.vocab.encode("".join(lines))])
 
 
 @torch.no_grad()
 def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
-    """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
+    """Encode a poem, decode z = mu by argmax, as `interpolate` decodes its first poem (no
+    character twice in a line); returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, 0.0, no_repeat=False, passes=default_passes(model))
+    ids = decode_latents(model, mu, 0.0, no_repeat=True, passes=default_passes(model))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 

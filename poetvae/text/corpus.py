@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -88,6 +89,28 @@ def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
     if form is not None and (len(lines), len(lines[0])) != (form.n_lines, form.chars_per_line):
         return None
     return lines
+
+
+@functools.cache
+def _t2s() -> dict[str, str]:
+    text = resources.files("poetvae.corpora").joinpath("t2s", "t2s.tsv").read_text("utf-8")
+    return dict(line.split("\t") for line in text.splitlines())
+
+
+def to_simplified(text: str, keep: Container[str] = ()) -> str:
+    """`text` with its Traditional characters in Simplified script, one character at a time
+    (corpora/t2s, from OpenCC's t2s: 盡 -> 尽), except the characters in `keep`.
+
+    Args:
+        text: any text; characters without a Simplified form stay as they are.
+        keep: characters to leave alone, e.g. a model's vocabulary: the corpora keep some
+            Traditional forms where a phrase asks for them (乾 in 乾坤).
+
+    Returns:
+        a string of the same length.
+    """
+    table = _t2s()
+    return "".join(c if c in keep else table.get(c, c) for c in text)
 
 
 def format_poem(lines: list[str]) -> str:

@@ -22,6 +22,7 @@ import torch
 from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
 from .model import PoetVAE
+from .prosody import DEFAULT_RHYME_BOOK, rates
 
 MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
 
@@ -288,6 +289,7 @@ def evaluate(
     rhyme: bool = True,
     passes: int | None = None,
     refine: int | None = None,
+    rhyme_book: str = DEFAULT_RHYME_BOOK,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -301,6 +303,8 @@ def evaluate(
         limit: score only `limit` poems of the split, drawn at random (seeded).
         temperature, top_p: decoding of the prior samples (generate's defaults if None).
         rhyme: decode the samples with a shared rhyme group, as generate does by default.
+        rhyme_book: the rhyme book of decoding and of the prosody rates' ``rhyme`` and ``all``
+            (both books' rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
         passes, refine: decoding passes and latent refinement rounds, as in `generate`
             (generate's defaults if None).
 
@@ -318,7 +322,6 @@ def evaluate(
         default_passes,
         generate,
     )
-    from .prosody import rates
     from .train import encode_poems
 
     split_poems = corpus.splits[split]
@@ -332,7 +335,17 @@ def evaluate(
     p = DEFAULT_TOP_P if top_p is None else top_p
     passes = default_passes(model) if passes is None else passes
     refine = DEFAULT_REFINE if refine is None else refine
-    samples = generate(model, n_samples, t, p, seed=seed, rhyme=rhyme, passes=passes, refine=refine)
+    samples = generate(
+        model,
+        n_samples,
+        t,
+        p,
+        seed=seed,
+        rhyme=rhyme,
+        passes=passes,
+        refine=refine,
+        rhyme_book=rhyme_book,
+    )
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
@@ -343,18 +356,19 @@ def evaluate(
         "data": data,
         "samples": {
             **sample_stats(samples, train),
-            "prosody": rates(samples),
+            "prosody": rates(samples, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
             "temperature": t,
             "top_p": p,
             "rhyme": rhyme,
+            "rhyme_book": rhyme_book,
             "passes": passes,
             "refine": refine,
         },
         "reference": {
             **sample_stats(real, train),
-            "prosody": rates(real),
+            "prosody": rates(real, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(real),
             "song_bigram_nll_per_char": outside.nll_per_char(real),
         },

@@ -5,8 +5,9 @@ samples from softmax(logits / T) otherwise, optionally within the top-p nucleus.
 character already used in the same line is excluded: real Tang lines repeat a character in
 about 5 % of lines, while an independent per-position decoder left alone repeats its safest
 characters far more often. Also by default the rhyme positions (the ends of lines 2, 4, ...)
-share a rhyme group: each poem first draws its group g with probability proportional to
-prod over rhyme positions p of P_p(g), the chance that position p's own draw lands in g, which
+share a rhyme group of a rhyme book (平水韵 unless asked otherwise, see `prosody`): each poem
+first draws its group g with probability proportional to prod over rhyme positions p of
+P_p(g), the chance that position p's own draw lands in g, which
 is the law of g given that independent draws rhyme; then every rhyme position samples within g,
 no character twice (重韵). Each poem's randomness comes from its own seeded stream, so poem i
 of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
@@ -23,6 +24,7 @@ from torch import Tensor
 
 from .corpus import Form, chunk
 from .model import MASK, PoetVAE
+from .prosody import DEFAULT_RHYME_BOOK, level_rhymes, rhyme_groups, rhyme_names
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
@@ -278,7 +280,7 @@ def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto
     if not torch.isfinite(scores).any(-1).all():
         raise ValueError(
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
-            "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
+            "lines 2, 4, ...): turn rhyme off to keep them"
         )
     return _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
 
@@ -311,13 +313,18 @@ def _rhyme_group_scores(
 
 
 @functools.cache
-def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
-    """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
-    from .prosody import RHYME_TABLE, rhyme_groups
-
-    column = {name: j for j, name in enumerate(RHYME_TABLE)}
+def rhyme_matrix(
+    pieces: tuple[str, ...], book: str = DEFAULT_RHYME_BOOK, level: bool = False
+) -> Tensor:
+    """(V, G) bool: the rhyme groups of each vocabulary piece in a rhyme book (none for <pad>
+    and <unk>); with `level`, only the book's level-tone (平声) groups (see `prosody`)."""
+    names = [g for g in rhyme_names(book) if not level or g in level_rhymes(book)]
+    column = {name: j for j, name in enumerate(names)}
     pairs = [
-        (i, column[g]) for i in range(UNK_ID + 1, len(pieces)) for g in rhyme_groups(pieces[i])
+        (i, column[g])
+        for i in range(UNK_ID + 1, len(pieces))
+        for g in rhyme_groups(pieces[i], book)
+        if g in column
     ]
     m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
     if pairs:
@@ -325,8 +332,11 @@ def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
     return m
 
 
-def rhyme_constraints(model: PoetVAE, n: int, fixed: dict[int, int] | None = None) -> Constraints:
-    """One shared rhyme group over the ends of lines 2, 4, ... for n poems (none for couplets)."""
+def rhyme_constraints(
+    model: PoetVAE, n: int, fixed: dict[int, int] | None = None, book: str = DEFAULT_RHYME_BOOK
+) -> Constraints:
+    """One shared rhyme group of `book` over the ends of lines 2, 4, ... for n poems (none for
+    couplets)."""
     form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
     at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
     at[2 * form.chars_per_line - 1 :: 2 * form.chars_per_line] = True
@@ -334,7 +344,7 @@ def rhyme_constraints(model: PoetVAE, n: int, fixed: dict[int, int] | None = Non
         return Constraints(fixed=dict(fixed or {}))
     pieces = tuple(model.vocab.itos)
     return Constraints(
-        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces)
+        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces, book)
     )
 
 
@@ -400,11 +410,13 @@ def generate(
     passes: int | None = None,
     refine: int = 0,
     start: int = 0,
+    rhyme_book: str = DEFAULT_RHYME_BOOK,
 ) -> list[list[str]]:
     """Sample n poems from the model's prior p(z).
 
     Args:
         rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
+        rhyme_book: "pingshui" (平水韵) or "xinyun" (中华新韵), see `prosody.rhyme_groups`.
         passes: decoding passes (see `decode_latents`); None = `default_passes(model)`.
         refine: latent refinement rounds before the final decoding (see `refine_latents`).
         start: index of the first poem within the seed's sequence (see `stream`).
@@ -418,7 +430,7 @@ def generate(
     passes = default_passes(model) if passes is None else passes
     z, u = prior_draws(model.prior, n, n_uniforms(model, passes, refine), seed, start)
     z = z[:, 0]
-    c = rhyme_constraints(model, n) if rhyme else None
+    c = rhyme_constraints(model, n, book=rhyme_book) if rhyme else None
     ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
     return to_poems(model, ids)
 

@@ -22,6 +22,7 @@ per poem, with optional free bits (Kingma et al. 2016).
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,7 @@ from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
 from ..core.priors import build_prior
+from .bundled import FORMS, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import Vocab
 
@@ -44,6 +46,8 @@ MASK = -1  # a masked (unknown) position in a draft
 @dataclass(frozen=True)
 class PoetVAEConfig:
     """Architecture of a PoetVAE; stored in every checkpoint's config.json."""
+
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("vocab_size", "n_lines", "chars_per_line")
 
     vocab_size: int = 0
     n_lines: int = 4
@@ -335,11 +339,20 @@ def files(model: PoetVAE) -> dict[str, bytes]:
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
-    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory.
+    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory, or
+    load the bundled model of a form.
+
+    Args:
+        path: a run directory or checkpoint folder, or a form name ("wuyan", "qiyan"; see
+            `bundled.FORMS`) where no such folder exists.
+        device: where the model goes.
 
     Raises:
         checkpoint.CheckpointError: missing, corrupt, or not a PoetVAE checkpoint.
+        ValueError: a form whose model is not shipped with this install.
     """
+    if isinstance(path, str) and path in FORMS and not Path(path).exists():
+        path = bundled_model(path)
     meta = checkpoint.read_meta(path)
     if meta.get("model_type") != MODEL_TYPE:
         raise checkpoint.CheckpointError(

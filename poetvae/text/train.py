@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..core import checkpoint
-from ..core.config import apply_overrides
+from ..core.config import apply_overrides, from_dict, to_dict
 from ..core.device import seed_everything
 from ..core.priors import fit_mixture
 from ..core.train import Progress, TrainConfig, fit
@@ -22,6 +22,36 @@ def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
     if not poems:
         return torch.empty(0, 0, dtype=torch.long)
     return torch.tensor([vocab.encode(p) for p in poems], dtype=torch.long).view(len(poems), -1)
+
+
+def check_resume(
+    out: str | Path, overrides: tuple[str, ...] = (), preset: str | None = None
+) -> dict[str, Any]:
+    """Check that the run in `out` can be resumed as asked: a resumed run keeps its model, so a
+    preset and overrides may only describe the model it has (as when a command is rerun with
+    --resume).
+
+    Returns:
+        the run's meta (its corpus, model config, step).
+
+    Raises:
+        ValueError / CheckpointError: no run there, or a preset or overrides that change it.
+    """
+    meta = checkpoint.check_run_dir(out, resume=True)
+    cfg = from_dict(PoetVAEConfig, meta.get("model", {}))
+    asked = cfg
+    if preset is not None:
+        given = {k: getattr(cfg, k) for k in PoetVAEConfig.DATA_FIELDS}
+        asked = PoetVAEConfig.preset(preset, **given)
+    asked = apply_overrides(asked, overrides)
+    changed = [k for k, v in to_dict(asked).items() if v != getattr(cfg, k)]
+    if changed:
+        was = ", ".join(f"{k}={getattr(cfg, k)}" for k in changed)
+        raise ValueError(
+            f"a resumed run keeps its model config ({was}): changing {', '.join(changed)} "
+            "needs a new run"
+        )
+    return meta
 
 
 def train(
@@ -43,7 +73,8 @@ def train(
         train_cfg: optimisation settings, the budget in epochs or steps included.
         device: training device.
         preset: PoetVAEConfig preset for a new run.
-        overrides: `key=value` changes to the preset.
+        overrides: `key=value` changes to the preset (for a resumed run: only ones that change
+            nothing, else ValueError).
         resume: continue the run in `out` (model config and vocabulary come from it).
         progress: makes a progress bar (see `core.train.fit`); None: none.
         init_from: start a new run from this checkpoint's weights, config and vocabulary
@@ -57,13 +88,14 @@ def train(
     if isinstance(corpus, str):
         corpus = load_corpus(corpus)
     if resume:
+        check_resume(out, overrides)
         model = load(out, device)
         if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
             raise ValueError(f"{out} was trained on another form than {corpus.form}")
         model.train()
     else:
         if (out / checkpoint.CKPT).exists():
-            raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
+            raise ValueError(f"{out} already holds a run: resume it, or choose another directory")
         seed_everything(train_cfg.seed)
         if init_from is not None:
             start = load(init_from)

@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..text import compose, prosody
-from ..text.bundled import FORMS, bundled_model
+from ..text.bundled import FORMS, SHAPES, bundled_model
 from ..text.corpus import format_poem, split_lines
 from ..text.generate import stream
 from . import params
@@ -47,7 +47,6 @@ from .params import BadRequest
 
 log = logging.getLogger("poetvae.web")
 STATIC = Path(str(resources.files("poetvae.web").joinpath("static")))
-SHAPES = {"wuyan": (4, 5), "qiyan": (4, 7)}  # (lines, characters per line) of each form
 PAGES = ("/", "/reconstruct", "/interpolate")  # one page; the path picks its tab
 ROWS = 8  # candidate poems a write decodes at once (n x rerank of them in all)
 # the page and its files come from this server only: no CDN, no inline script
@@ -263,21 +262,29 @@ def create_app(
     return app
 
 
-def poem(lines: list[str]) -> dict:
-    """One poem as the API gives it: text, lines, tones, rhyme positions and rule checks."""
-    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines)}
+def poem(lines: list[str], book: str = prosody.DEFAULT_RHYME_BOOK) -> dict:
+    """One poem as the API gives it: text, lines, tones, rhyme positions (by `book`) and rule
+    checks."""
+    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines, book)}
 
 
 def _write(model, kwargs: dict) -> dict:
     # ROWS candidates per call of `write` (the same poems as one call): a dropped request stops
     # at the next model call, and no call of the heaviest request holds the thread for long
-    return {"poems": [poem(p) for p in stream(compose.write, model, chunk=ROWS, **kwargs)]}
+    return {
+        "poems": [
+            poem(p, kwargs["rhyme_book"])
+            for p in stream(compose.write, model, chunk=ROWS, **kwargs)
+        ]
+    }
 
 
 def _reconstruct(model, kwargs: dict) -> dict:
     lines, kept = compose.reconstruct(model, **kwargs)
-    unknown = sorted({c for c in "".join(split_lines(kwargs["text"])) if c not in model.vocab})
-    return {**poem(lines), "kept": kept, "kept_share": sum(kept) / len(kept), "unknown": unknown}
+    read_as = compose.simplified(model, kwargs["text"])
+    unknown = list(compose.unknown_chars(model, "".join(split_lines(read_as))))
+    share = sum(kept) / len(kept)
+    return {**poem(lines), "kept": kept, "kept_share": share, "unknown": unknown, "read": read_as}
 
 
 def _interpolate(model, kwargs: dict) -> dict:

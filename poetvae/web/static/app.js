@@ -6,9 +6,14 @@
 
 const API = { write: "/api/write", reconstruct: "/api/reconstruct", interpolate: "/api/interpolate" };
 const PATH = { write: "/", reconstruct: "/reconstruct", interpolate: "/interpolate" };
+// each rule's name on the page and its English gloss (the verdict's title)
 const RULES = {
-  alternation: "二四分明", opposition: "对", level_rhyme: "韵脚平",
-  no_three_level_tail: "无三平尾", rhyme: "押韵", adhesion: "粘",
+  alternation: ["二四分明", "the 2nd and 4th characters of a line differ in tone"],
+  opposition: ["对", "the two lines of a couplet have opposite tones at 2 and 4"],
+  level_rhyme: ["韵脚平", "the rhyme characters are level (平)"],
+  no_three_level_tail: ["无三平尾", "no line ends in three level tones"],
+  rhyme: ["押韵", "the even lines end in one rhyme"],
+  adhesion: ["粘", "each couplet starts on the tone that ended the one before"],
 };
 
 const FREE = "＿_○*"; // what marks a free position of a pattern; the page writes the first
@@ -141,9 +146,13 @@ function drawCard(card) {
   if (now.edits) {
     meta.append(el("span", { class: "off", text: "改过字 edited: 重写 redraws the rest" }));
   } else {
-    const failed = Object.entries(p.rules).filter(([k, ok]) => ok === false && k !== "all").map(([k]) => RULES[k] || k);
-    meta.append(el("span", { text: p.rhyme_groups.length ? `韵 ${p.rhyme_groups.join("/")}` : "不押韵" }));
-    meta.append(el("span", { class: p.rules.all ? "ok" : "off", text: p.rules.all ? "合律" : `失 ${failed.join(" ")}` }));
+    const failed = Object.entries(p.rules).filter(([k, ok]) => ok === false && k !== "all").map(([k]) => RULES[k] || [k, k]);
+    const rhyme = p.rhyme_groups.length ? `${p.rhyme_book} ${p.rhyme_groups.join("/")}` : "不押韵";
+    meta.append(el("span", { class: "rhyme-name", text: rhyme, title: p.rhyme_groups.length ? `rhyme by ${p.rhyme_book}` : `no shared rhyme in ${p.rhyme_book}` }));
+    const verdict = p.rules.all
+      ? el("span", { class: "ok", text: "合律", title: "follows the rules of regulated verse" })
+      : el("span", { class: "off", text: `失 ${failed.map(([zh]) => zh).join(" ")}`, title: `breaks: ${failed.map(([, en]) => en).join("; ")}` });
+    meta.append(verdict);
   }
   const tools = el("span", { class: "revise" });
   tools.append(el("button", { type: "button", "data-act": "rewrite", title: "redraw what is not kept" }, "重写 ", el("small", { text: "rewrite" })));
@@ -295,6 +304,7 @@ function render(data) {
   if (tab === "reconstruct") {
     const label = `kept ${Math.round(100 * data.kept_share)} % (shaded: changed)`;
     out.append(poemCard(data, { options, changed: data.kept, label }));
+    if (data.read !== data.options.poem) out.append(el("p", { class: "note", text: `read in Simplified script: ${data.read}` }));
     if (data.unknown.length) out.append(el("p", { class: "note", text: `not in the vocabulary (read as <unk>): ${data.unknown.join("")}` }));
   }
 }
@@ -339,7 +349,19 @@ function revise(e) {
   else if (act === "undo") undo(card);
 }
 
+function bounds() {
+  // the server's ranges on the number inputs, and why a bound is tighter than the CLI's
+  for (const [name, info] of Object.entries(spec.write)) {
+    const input = form.elements[name];
+    if (!input || input.type !== "number") continue;
+    if (info.min !== undefined) input.min = info.min;
+    if (info.max !== undefined) input.max = info.max;
+    if (info.why) input.title = info.why;
+  }
+}
+
 function ready() {
+  bounds();
   // a link that names a missing form is still read; the API answers with its error
   for (const [name, info] of Object.entries(spec.forms)) {
     const radio = form.querySelector(`input[name=form][value=${name}]`);

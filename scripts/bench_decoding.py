@@ -24,7 +24,7 @@ import torch
 
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
-from poetvae.text.evaluate import CharBigram, sample_stats, song_judge
+from poetvae.text.evaluate import CharBigram, sample_stats, song_judge, whole_poem_figures
 from poetvae.text.generate import (
     DEFAULT_REFINE,
     DEFAULT_TEMPERATURE,
@@ -49,6 +49,7 @@ def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
         "copied_lines": round(1 - stats["novel_lines"], 4),
         "prosody_all": round(rates["all"], 3),
         "rhyme": round(rates["rhyme"], 3),
+        **whole_poem_figures(poems, judges["train_list"]),
     }
 
 
@@ -79,7 +80,11 @@ def main() -> None:
     width = next(iter(models.values())).cfg.chars_per_line
     corpus = load_corpus(CORPUS[width], splits=("train", "test"))
     train = set(corpus.splits["train"])
-    judges = {"train": CharBigram(corpus.splits["train"], width), "song": song_judge(width)}
+    judges = {
+        "train": CharBigram(corpus.splits["train"], width),
+        "song": song_judge(width),
+        "train_list": corpus.splits["train"],
+    }
     real = random.Random(args.seed).sample(corpus.splits["test"], args.n)
     real = [[t[i : i + width] for i in range(0, len(t), width)] for t in real]
     rows = [{"row": "real test poems", **figures(real, train, judges)}]

@@ -267,6 +267,50 @@ class CrossLineAssociation:
         return {"within": within, "shuffled": mixed, "coherence": within - mixed}
 
 
+def train_overlap(poems: list[list[str]], train: list[str]) -> dict[str, float]:
+    """How close poems come to copying a training poem: for each poem, the largest share of its
+    distinct characters that one training poem also holds.
+
+    Returns:
+        {"mean": mean over poems, "p99": its 99th percentile, "over_80": share of poems of
+        which one training poem holds at least 80 % of the characters}.
+    """
+    if not poems or not train:
+        return {"mean": 0.0, "p99": 0.0, "over_80": 0.0}
+    ids: dict[str, int] = {}
+    rows, cols = [], []
+    for r, text in enumerate(train):
+        for c in set(text):
+            rows.append(r)
+            cols.append(ids.setdefault(c, len(ids)))
+    held = torch.sparse_coo_tensor(
+        torch.tensor([rows, cols]),
+        torch.ones(len(rows)),
+        (len(train), len(ids)),
+        check_invariants=True,
+    ).coalesce()  # (N, C): which characters each training poem holds
+    best = []
+    for start in range(0, len(poems), 256):
+        part = poems[start : start + 256]
+        mine = torch.zeros(len(ids), len(part))  # (C, P)
+        size = torch.zeros(len(part))
+        for j, poem in enumerate(part):
+            chars = set("".join(poem))
+            size[j] = len(chars)
+            known = [ids[c] for c in chars if c in ids]
+            mine[known, j] = 1.0
+        shared = torch.sparse.mm(held, mine).amax(
+            0
+        )  # (P,): the most characters one training poem shares
+        best.append(shared / size.clamp(min=1))
+    share = torch.cat(best)
+    return {
+        "mean": share.mean().item(),
+        "p99": share.quantile(0.99).item(),
+        "over_80": (share >= 0.8).float().mean().item(),
+    }
+
+
 @functools.cache
 def coherence_judge() -> CrossLineAssociation:
     """The outside judge of whole-poem coherence, fitted on Song poems that no corpus trains on
@@ -274,6 +318,16 @@ def coherence_judge() -> CrossLineAssociation:
     path = resources.files("poetvae.corpora").joinpath("song-judge", "poems.txt.gz")
     with gzip.open(str(path), "rt", encoding="utf-8") as f:
         return CrossLineAssociation([line.strip().split("，") for line in f])
+
+
+def whole_poem_figures(poems: list[list[str]], train: list[str], seed: int = 0) -> dict:
+    """The outside judges of whole poems: `coherence` (see `CrossLineAssociation`, nats: the
+    association of characters across the lines of one poem beyond that of the same lines
+    shuffled across poems) and `train_overlap` (see `train_overlap`)."""
+    return {
+        "coherence": coherence_judge().coherence(poems, seed)["coherence"],
+        "train_overlap": train_overlap(poems, train),
+    }
 
 
 def evaluate(
@@ -359,6 +413,7 @@ def evaluate(
             "prosody": rates(samples, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
+            **whole_poem_figures(samples, corpus.splits.get("train", []), seed),
             "temperature": t,
             "top_p": p,
             "rhyme": rhyme,
@@ -371,5 +426,6 @@ def evaluate(
             "prosody": rates(real, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(real),
             "song_bigram_nll_per_char": outside.nll_per_char(real),
+            **whole_poem_figures(real, corpus.splits.get("train", []), seed),
         },
     }

@@ -205,3 +205,30 @@ def test_evaluate_parts_add_up(trained_vae):
     m = evaluate(trained_vae, tiny_images(40, seed=3), CPU, iw_samples=10)
     assert m["nll_elbo"] == pytest.approx(m["recon"] + m["kl"])
     assert m["units"] == "nats per image" and m["n_images"] == 40
+
+
+def test_a_learned_mixture_prior_trains_and_bounds_are_taken_against_it(tmp_path):
+    from poetvae.core.priors import GaussianMixture
+
+    model = tiny("vae", prior="mixture", prior_components=5)
+    assert isinstance(model.prior, GaussianMixture)
+    before = model.prior.means.detach().clone()
+    cfg = TrainConfig(max_steps=60, batch_size=32, warmup_steps=5, lr=5e-3)
+    fit(model, tiny_images(256), None, cfg, tmp_path, CPU)
+    assert not torch.equal(model.prior.means, before)  # the KL term trains the prior too
+    model.eval()
+    x = model.pixels(tiny_images(16, seed=3)[0])
+    mu, logvar = model.encode(x)
+    torch.manual_seed(0)
+    with torch.no_grad():  # the KL is log q(z|x) - log p(z) at the sampled z
+        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        expected = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(-1) - model.prior.log_prob(z)
+        assert torch.allclose(model.prior.kl(mu, logvar, z), expected, atol=1e-4)
+    metrics = evaluate(model, tiny_images(40, seed=3), CPU, iw_samples=50)
+    assert metrics["nll_iwae"] < metrics["nll_elbo"]
+    checkpoint.save(tmp_path / "saved", model, model.meta())
+    back = load(tmp_path / "saved")
+    assert back.cfg.prior == "mixture" and torch.equal(back.prior.means, model.prior.means)
+    assert model.sample(3).shape == (3, 1, SIDE, SIDE)
+    with pytest.raises(ValueError, match="learned prior needs a VAE"):
+        tiny("ae", prior="mixture", prior_components=5)

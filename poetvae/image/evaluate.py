@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core.latent import active_units, gaussian_kl, reparameterize
+from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll
 from ..core.quantize import perplexity
 from .models import VAE, VQVAE, ImageModel
@@ -64,13 +64,15 @@ def evaluate(
                 y = model.onehot(yb)
                 mu, logvar = (t.float() for t in model.encode(x, y))
                 mus.append(mu)
-                part["kl"] = gaussian_kl(mu, logvar).sum(1)  # closed form, as in training
-                part["recon"] = model.recon_nll(model.decode(reparameterize(mu, logvar), y), x)
+                z = reparameterize(mu, logvar)
+                part["kl"] = model.prior.kl(mu, logvar, z)  # as in training
+                part["recon"] = model.recon_nll(model.decode(z, y), x)
                 part["elbo"] = -(part["recon"] + part["kl"])  # one z sample per image
                 if iw_samples > 0:  # (K x B) decoder outputs per chunk within WEIGHT_BUDGET
                     chunk = max(1, WEIGHT_BUDGET // len(x))
                     log_px = functools.partial(model.log_px, x=x, y=y)
-                    part["nll_iwae"] = iwae_nll(mu, logvar, log_px, iw_samples, chunk)
+                    log_prior = model.prior.log_prob
+                    part["nll_iwae"] = iwae_nll(mu, logvar, log_px, iw_samples, chunk, log_prior)
             else:
                 logits = model.decode(model.encode(x)[0])
                 part["recon"] = model.recon_nll(logits, x)

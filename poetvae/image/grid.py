@@ -93,7 +93,7 @@ def sample_figure(
         if label is not None:
             return model.sample(n, torch.full((n,), label, device=dev)), _cols(n)
         cols = max(1, n // cfg.n_classes)
-        z = torch.randn(cols, cfg.latent_dim, device=dev).repeat(cfg.n_classes, 1)  # (C*cols, Z)
+        z = model.prior.sample(cols).to(dev).repeat(cfg.n_classes, 1)  # (C*cols, Z)
         y = torch.arange(cfg.n_classes, device=dev).repeat_interleave(cols)
         return model.mean(model.decode(z, model.onehot(y))), cols
     return model.sample(n), _cols(n)

@@ -100,7 +100,7 @@ def fit_mixture(
     n_components: int,
     steps: int = 0,
     batch_size: int = 1024,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     seed: int = 0,
     log=None,
 ) -> GaussianMixture:

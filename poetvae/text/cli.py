@@ -120,14 +120,14 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
 @click.option(
     "--components",
     type=click.IntRange(1, 65_536),
-    default=4096,
+    default=1024,
     show_default=True,
     help="Gaussians in the mixture, started on the posteriors of as many training poems.",
 )
 @click.option(
     "--steps",
     type=click.IntRange(0, 1_000_000),
-    default=2000,
+    default=1500,
     show_default=True,
     help="Adam steps fitting the mixture to the aggregate posterior (0 keeps the posteriors).",
 )

@@ -147,7 +147,7 @@ def fit_prior(
     model: PoetVAE,
     corpus: Corpus,
     n_components: int,
-    steps: int = 2000,
+    steps: int = 1500,
     seed: int = 0,
     log=None,
 ) -> PoetVAE:

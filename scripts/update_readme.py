@@ -24,6 +24,7 @@ import io
 import re
 import shlex
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,11 +62,13 @@ def _client():
 def _curl(args: list[str]) -> str:
     """The body curl prints for the options the README uses: -X, -d, -G, --data-urlencode."""
     method, body, query, url, words = None, None, [], None, iter(args)
+    data = []  # -d values: the body, or with -G more of the query, as curl sends them
     for word in words:
         if word == "-X":
             method = next(words)
         elif word == "-d":
             body = next(words)
+            data.append(body)
         elif word == "--data-urlencode":
             query.append(tuple(next(words).split("=", 1)))
         elif word == "-G":
@@ -74,6 +77,7 @@ def _curl(args: list[str]) -> str:
             url = word
     path = "/" + url.split("/", 1)[1]
     if method == "GET" or body is None:
+        query += [pair for d in data for pair in urllib.parse.parse_qsl(d)]
         return _client().get(path, params=query).text
     return _client().request(method or "POST", path, content=body.encode()).text
 

@@ -161,8 +161,8 @@ def test_a_kept_character_that_cannot_rhyme_is_a_400_naming_it(studio, tiny_run)
     from poetvae.text.model import load
 
     known = [c for c in load(tiny_run).vocab.itos[2:] if len(c) == 1]
-    a = next(c for c in known if prosody.rhyme_groups(c) == {"尤"})
-    b = next(c for c in known if prosody.rhyme_groups(c) == {"寒"})
+    a = next(c for c in known if prosody.rhyme_groups(c) == {"十一尤"})
+    b = next(c for c in known if prosody.rhyme_groups(c) == {"十四寒"})
     status, answer = call(studio + "/api/write", pattern=f"＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}")
     assert status == 200  # line 1 does not rhyme under free tones
     status, answer = call(

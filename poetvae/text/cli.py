@@ -110,7 +110,7 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
 
 
 @click.command("fit-prior")
-@click.argument("run", type=click.Path(exists=True))
+@click.argument("run", type=click.Path())
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

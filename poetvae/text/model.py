@@ -18,6 +18,13 @@ per poem, with optional free bits (Kingma et al. 2016).
   characters in a few parallel passes.
 - "causal": the characters to the left, through causal convolutions (Yang et al. 2017);
   p(x | z) = prod_i p(x_i | x_<i, z), decoded one position at a time.
+
+`refiner_layers` > 0 (mask-predict only) moves the draft out of the convolutions into a refiner
+after the fully masked pass: self-attention over every position, trained by its own loss on
+SUNDAE-style drafts (Savinov et al. 2022) with everything it reads detached, so p(x | z) and the
+bounds are the ELBO's alone. `prior` is p(z) (core.priors): "normal", or "mixture" with
+`prior_components` Gaussians, fitted after training (`train.fit_prior`) or trained jointly, its
+KL then taken by Monte Carlo.
 """
 
 from dataclasses import dataclass

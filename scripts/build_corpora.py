@@ -1,8 +1,8 @@
 """Build the Tang-poem corpora shipped in ``corpora/`` from the chinese-poetry npm package.
 
 This script owns the data files under ``corpora/`` (the package ``poetvae.corpora``; its
-``__init__.py`` is not ours): the four gzipped corpora
-(``tang-{wuyan,qiyan}-{couplet,quatrain}/{train,valid,test}.txt.gz``), ``index.json``,
+``__init__.py`` is not ours): the six gzipped corpora
+(``tang-{wuyan,qiyan}-{couplet,quatrain,lushi}/{train,valid,test}.txt.gz``), ``index.json``,
 ``tones.tsv``, ``rhymes.tsv`` and ``README.md``. Nothing there is edited by hand; rerunning the
 script on the same package rebuilds every file byte for byte.
 
@@ -39,7 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM_URL = "https://github.com/chinese-poetry/chinese-poetry"
 
 FORMS = {"wuyan": 5, "qiyan": 7}
-SHAPES = {"couplet": 2, "quatrain": 4}
+# couplets and four-line windows of every poem; 律诗: the poems of exactly eight lines
+SHAPES = {"couplet": 2, "quatrain": 4, "lushi": 8}
 SPLITS = ("train", "valid", "test")
 N_EXAMPLES = 3
 # Four-line windows of poems longer than a quatrain step by two couplets (lines 0-3, 4-7, ...):
@@ -311,11 +312,17 @@ def quatrains(lines: tuple[str, ...], rule: str) -> Iterator[tuple[str, ...]]:
 
 
 def cut_units(poems: list[Poem], shape: str, rule: str = WINDOW_RULE) -> list[Unit]:
-    """Cuts poems into couplets or quatrains that inherit their poem's split."""
+    """Cuts poems into couplets, quatrains or whole eight-line poems (``"lushi"``) that
+    inherit their poem's split."""
     units = []
     for poem in poems:
         split = split_of(poem.id)
-        pieces = couplets(poem.lines) if shape == "couplet" else quatrains(poem.lines, rule)
+        if shape == "couplet":
+            pieces = couplets(poem.lines)
+        elif shape == "quatrain":
+            pieces = quatrains(poem.lines, rule)
+        else:  # a regulated poem is one whole poem of eight lines, never a window
+            pieces = [poem.lines] if len(poem.lines) == SHAPES[shape] else []
         units.extend(Unit(split, piece) for piece in pieces)
     return units
 
@@ -669,7 +676,8 @@ split.
 
 ## Shapes and window rule
 
-Couplets are line pairs (0,1), (2,3), … of every kept poem. Quatrains are real 绝句 (poems of
+Couplets are line pairs (0,1), (2,3), … of every kept poem. The `lushi` corpora hold the
+poems of exactly eight lines (the shape of 律诗), whole. Quatrains are real 绝句 (poems of
 exactly four lines) plus four-line windows of longer poems aligned on couplet boundaries. Two
 window rules were measured (counts after poem dedupe; "unique" also after quatrain dedupe):
 

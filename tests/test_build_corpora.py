@@ -154,8 +154,10 @@ def test_index(built):
     assert splits == {
         "tang-wuyan-couplet": {"train": 2, "valid": 4, "test": 2},
         "tang-wuyan-quatrain": {"train": 1, "valid": 2, "test": 1},
+        "tang-wuyan-lushi": {"train": 0, "valid": 1, "test": 0},
         "tang-qiyan-couplet": {"train": 2, "valid": 0, "test": 0},
         "tang-qiyan-quatrain": {"train": 1, "valid": 0, "test": 0},
+        "tang-qiyan-lushi": {"train": 0, "valid": 0, "test": 0},
     }
     meta = index["corpora"]["tang-qiyan-quatrain"]
     assert (meta["n_lines"], meta["chars_per_line"]) == (4, 7)
@@ -177,6 +179,9 @@ def test_simplified_text_notes_and_windows(built):
     assert read_split(out, "tang-wuyan-quatrain", "valid") == [
         "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。",
         "烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+    ]
+    assert read_split(out, "tang-wuyan-lushi", "valid") == [  # the whole eight-line poem
+        "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
     ]
     assert read_split(out, "tang-wuyan-couplet", "test") == [
         "床前明月光，疑是地上霜。",
@@ -208,7 +213,7 @@ def test_rebuild_is_byte_identical(src, built, tmp_path):
     build(src, again)
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
-    assert len(files) == 4 * 3 + 4  # corpora, index.json, tones.tsv, rhymes.tsv, README.md
+    assert len(files) == 6 * 3 + 4  # corpora, index.json, tones.tsv, rhymes.tsv, README.md
     for path in files:
         assert (out / path).read_bytes() == (again / path).read_bytes(), path
 

@@ -9,6 +9,7 @@ from poetvae.core.objectives import Output
 from poetvae.core.train import TrainConfig, TrainingDiverged, batch_indices, fit, get_lr
 from poetvae.text.model import PoetVAE, PoetVAEConfig
 from poetvae.text.vocab import Vocab
+from tests.conftest import shipped_poems
 
 CPU = torch.device("cpu")
 
@@ -222,3 +223,29 @@ def test_sigkill_at_random_moments_then_resume_equals_the_uninterrupted_run(tmp_
     ended = load_file(str(cut / checkpoint.CKPT / checkpoint.WEIGHTS))
     assert full.keys() == ended.keys()
     assert all(torch.equal(full[k], ended[k]) for k in full)
+
+
+def test_a_four_line_model_starts_an_eight_line_one_line_by_line(tmp_path, tiny_run):
+    from dataclasses import replace
+
+    from poetvae.core.device import pick_device
+    from poetvae.text.model import load
+    from poetvae.text.train import train, warm_start
+
+    start = load(tiny_run)
+    longer = warm_start(PoetVAE(replace(start.cfg, n_lines=8), start.vocab).eval(), start)
+    z = torch.randn(3, start.cfg.latent_dim)
+    short, long = start.decode(z), longer.decode(z)  # (3, 20, V), (3, 40, V)
+    inner = slice(5, 15)  # lines 2-3: their convolutions read no other position than in start
+    torch.testing.assert_close(long[:, inner], short[:, inner])
+    torch.testing.assert_close(long[:, 20:][:, inner], short[:, inner])  # lines 6-7 as 2-3
+
+    eight = tmp_path / "lushi.txt"
+    eight.write_text("\n".join(shipped_poems("tang-wuyan-lushi", n=40)) + "\n", encoding="utf-8")
+    cfg = TrainConfig(max_steps=2, batch_size=8, warmup_steps=1)
+    train(str(eight), tmp_path / "run", cfg, pick_device("cpu"), init_from=tiny_run)
+    assert load(tmp_path / "run").cfg.n_lines == 8
+    six = tmp_path / "six.txt"
+    six.write_text("\n".join(p[:36] for p in shipped_poems("tang-wuyan-lushi", n=40)) + "\n")
+    with pytest.raises(ValueError, match="cannot start a model"):
+        train(str(six), tmp_path / "run6", cfg, pick_device("cpu"), init_from=tiny_run)

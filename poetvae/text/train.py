@@ -1,5 +1,6 @@
 """`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -78,8 +79,9 @@ def train(
         resume: continue the run in `out` (model config and vocabulary come from it).
         progress: makes a progress bar (see `core.train.fit`); None: none.
         init_from: start a new run from this checkpoint's weights, config and vocabulary
-            (`overrides` apply on top, e.g. decoder=mask-predict to continue a parallel model
-            with a draft path; a fresh optimizer, step 0).
+            (one of the same line length and fewer lines starts a longer form: see
+            `warm_start`; `overrides` apply on top, e.g. decoder=mask-predict to continue a
+            parallel model with a draft path; a fresh optimizer, step 0).
 
     Returns:
         fit()'s summary plus "corpus" (its one-line summary) and "out".
@@ -100,8 +102,13 @@ def train(
         if init_from is not None:
             start = load(init_from)
             cfg, vocab = start.cfg, start.vocab
-            if Form(cfg.n_lines, cfg.chars_per_line) != corpus.form:
-                raise ValueError(f"{init_from} was trained on another form than {corpus.form}")
+            lines = corpus.form.n_lines
+            if cfg.chars_per_line != corpus.form.chars_per_line or lines % cfg.n_lines:
+                raise ValueError(
+                    f"{init_from} writes {cfg.n_lines} x {cfg.chars_per_line} poems: it cannot "
+                    f"start a model of {corpus.form} (same line length, a multiple of its lines)"
+                )
+            cfg = replace(cfg, n_lines=lines)
         else:
             vocab = Vocab.train(corpus.splits["train"])
             cfg = PoetVAEConfig.preset(
@@ -112,8 +119,7 @@ def train(
             )
         model = PoetVAE(apply_overrides(cfg, overrides), vocab)
         if init_from is not None:
-            grown = tuple(k for k in model.state_dict() if k not in start.state_dict())
-            checkpoint.load_weights(model, init_from, new=grown)
+            warm_start(model, start)
         model = model.to(device)
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
@@ -132,6 +138,32 @@ def train(
         unit="poems",
     )
     return {**result, "corpus": corpus.summary(), "out": str(out)}
+
+
+# parameters with one slice per character position (their first dimension), in poem order
+POSITIONAL = ("enc_pos", "dec_pos", "refine_pos", r"heads\.\d+\.2\.(weight|bias)")
+
+
+@torch.no_grad()
+def warm_start(model: PoetVAE, start: PoetVAE) -> PoetVAE:
+    """Copy `start`'s weights into `model`, in place.
+
+    A model of k times the start's lines (a 律诗 of eight lines from a 绝句 of four) gets each
+    position parameter of the start repeated k times, so lines 5-8 begin as lines 1-4. The
+    model's parameters the start lacks keep their initial values (a grown part, such as a
+    refiner); the start's that the model lacks (another prior) are dropped.
+    """
+    reps = model.cfg.n_lines // start.cfg.n_lines
+    own = model.state_dict()
+    for name, value in start.state_dict().items():
+        if name not in own:
+            continue
+        if reps > 1 and any(re.fullmatch(p, name) for p in POSITIONAL):
+            value = value.reshape(start.cfg.seq_len, -1).repeat(reps, 1).reshape(own[name].shape)
+        if value.shape != own[name].shape:
+            raise ValueError(f"{name}: {tuple(value.shape)} does not fit {tuple(own[name].shape)}")
+        own[name].copy_(value)
+    return model
 
 
 @torch.no_grad()

@@ -2,14 +2,8 @@ import pytest
 import torch
 
 from poetvae.text import prosody
-from poetvae.text.compose import (
-    interpolate,
-    pattern_positions,
-    poem_nll,
-    posterior_latents,
-    reconstruct,
-    write,
-)
+from poetvae.text.compose import interpolate, poem_nll, posterior_latents, reconstruct, write
+from poetvae.text.constraints import pattern_positions
 from poetvae.text.model import load
 
 from .conftest import shipped_poems

@@ -7,8 +7,10 @@ from poetvae.core import checkpoint
 from poetvae.core.config import apply_overrides
 from poetvae.text import prosody
 from poetvae.text.compose import write
-from poetvae.text.generate import decode_latents, generate, prior_draws, rhyme_constraints
+from poetvae.text.constraints import rhyme_constraints
+from poetvae.text.generate import decode_latents, generate
 from poetvae.text.model import MASK, PoetVAE, load
+from poetvae.text.sampling import prior_draws
 
 
 def _poems(model, n, seed):

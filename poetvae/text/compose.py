@@ -13,96 +13,34 @@ left-to-right generator struggles with are natural here:
 - interpolation between two poems' posterior means, and reconstruction.
 """
 
-import functools
 import math
 
 import torch
 from torch import Tensor
 
 from ..core.metrics import iwae_nll
-from . import prosody
-from .corpus import Form, parse_poem, split_lines
-from .generate import (
+from .constraints import (
     Constraints,
-    _pick,
+    acrostic_positions,
+    form_of,
+    merge,
+    pattern_positions,
+    rhyme_constraints,
+    tone_constraints,
+)
+from .corpus import parse_poem
+from .generate import (
     check_decoding,
     decode,
     decode_latents,
     default_passes,
     n_uniforms,
-    prior_draws,
-    rhyme_constraints,
-    rhyme_matrix,
     to_poems,
 )
 from .model import PoetVAE
-from .vocab import PAD_ID, UNK_ID
+from .sampling import pick, prior_draws
 
-PLACEHOLDERS = "＿_○*"  # a free position in a --pattern: ＿ (full-width low line), _, ○ or *
 CANDIDATES = 128  # prior candidates per poem for the posterior given fixed characters
-
-
-def form_of(model: PoetVAE) -> Form:
-    return Form(model.cfg.n_lines, model.cfg.chars_per_line)
-
-
-def _check_vocab(model: PoetVAE, chars: str) -> None:
-    missing = sorted({c for c in chars if c not in PLACEHOLDERS and c not in model.vocab})
-    if missing:
-        raise ValueError(f"not in the model's vocabulary: {''.join(missing)}")
-
-
-def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
-    """Position -> id fixing the first character of each line to `heads`.
-
-    Raises:
-        ValueError: the wrong number of characters, or characters the model does not know.
-    """
-    form = form_of(model)
-    heads = "".join(split_lines(heads))
-    if len(heads) != form.n_lines:
-        raise ValueError(
-            f"--acrostic needs {form.n_lines} characters (one per line of the "
-            f"model's form, {form}); got {len(heads)}"
-        )
-    _check_vocab(model, heads)
-    return {i * form.chars_per_line: model.vocab.stoi[c] for i, c in enumerate(heads)}
-
-
-def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
-    """Position -> id for the given characters of a template such as "床前＿＿光，疑是＿＿霜".
-
-    Lines are separated by punctuation (or run on, counted by the form's line length); a pattern
-    may cover the first lines only. Free positions are written with any of PLACEHOLDERS.
-
-    Raises:
-        ValueError: a line of the wrong length, too many lines, or unknown characters.
-    """
-    form = form_of(model)
-    lines = split_lines(pattern)
-    if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
-        lines = [
-            lines[0][i : i + form.chars_per_line]
-            for i in range(0, len(lines[0]), form.chars_per_line)
-        ]
-    if not lines or len(lines) > form.n_lines or any(len(x) != form.chars_per_line for x in lines):
-        raise ValueError(
-            f"--pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
-            f"characters or placeholders ({PLACEHOLDERS}); got {pattern!r}"
-        )
-    text = "".join(lines)
-    _check_vocab(model, text)
-    return {i: model.vocab.stoi[c] for i, c in enumerate(text) if c not in PLACEHOLDERS}
-
-
-def merge(*fixed: dict[int, int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for part in fixed:
-        for pos, idx in part.items():
-            if out.get(pos, idx) != idx:
-                raise ValueError(f"conflicting characters asked for at position {pos + 1}")
-            out[pos] = idx
-    return out
 
 
 @torch.no_grad()
@@ -130,50 +68,8 @@ def posterior_latents(
         logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
-    pick = _pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)
-    return z[torch.arange(B), pick]
-
-
-@functools.cache
-def _template_masks(pieces: tuple[str, ...], n_lines: int, n_chars: int) -> tuple[Tensor, Tensor]:
-    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, unambiguous=True))
-    by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
-    templates = prosody.valid_patterns(n_lines, n_chars)
-    masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])
-    # rhyme positions: the end of every even line, and of line 1 where it is level (首句入韵)
-    rhymes = torch.zeros(len(templates), n_lines * n_chars, dtype=torch.bool)
-    for t, tpl in enumerate(templates):
-        for i, line in enumerate(tpl):
-            rhymes[t, (i + 1) * n_chars - 1] = i % 2 == 1 or (i == 0 and line[-1] == "平")
-    return masks, rhymes  # (T, L, V), (T, L)
-
-
-@torch.no_grad()
-def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
-    """Strict regulated tones and one rhyme group, with each poem's most likely template.
-
-    Raises:
-        ValueError: no template admits the fixed characters.
-    """
-    pieces = tuple(model.vocab.itos)
-    form = form_of(model)
-    masks, rhymes = _template_masks(pieces, form.n_lines, form.chars_per_line)
-    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
-    if not fits.any():
-        raise ValueError("no regulated 平仄 template admits the fixed characters")
-    logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
-    logp[..., [PAD_ID, UNK_ID]] = float("-inf")
-    # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
-    mass = torch.stack(
-        [logp.masked_fill(~m, float("-inf")).logsumexp(-1).sum(-1) for m in masks], dim=1
-    )  # (B, T)
-    choice = mass.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
-    return Constraints(
-        fixed=fixed,
-        allowed=masks[choice],
-        rhymes=rhymes[choice],
-        rhyme_groups=rhyme_matrix(pieces),
-    )
+    chosen = pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)
+    return z[torch.arange(B), chosen]
 
 
 @torch.no_grad()

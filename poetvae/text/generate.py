@@ -1,32 +1,30 @@
-"""Poems from the prior: z ~ N(0, I), decoded position by position.
+"""The decoders: latents z -> poems, every position from its own distribution given z.
 
-Every position has its own distribution given z. Decoding takes the argmax at temperature 0 and
-samples from softmax(logits / T) otherwise, optionally within the top-p nucleus. By default a
-character already used in the same line is excluded: real Tang lines repeat a character in
-about 5 % of lines, while an independent per-position decoder left alone repeats its safest
-characters far more often. Also by default the rhyme positions (the ends of lines 2, 4, ...)
-share a rhyme group: each poem first draws its group g with probability proportional to
-prod over rhyme positions p of P_p(g), the chance that position p's own draw lands in g, which
-is the law of g given that independent draws rhyme; then every rhyme position samples within g,
-no character twice (重韵). Each poem's randomness comes from its own seeded stream, so poem i
-of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
+Decoding takes the argmax at temperature 0 and samples from softmax(logits / T) otherwise,
+optionally within the top-p nucleus (the primitives are in `sampling`). By default a character
+already used in the same line is excluded: real Tang lines repeat a character in about 5 % of
+lines, while an independent per-position decoder left alone repeats its safest characters far
+more often. Also by default the rhyme positions (the ends of lines 2, 4, ...) share a rhyme
+group: each poem first draws its group g with probability proportional to prod over rhyme
+positions p of P_p(g), the chance that position p's own draw lands in g, which is the law of g
+given that independent draws rhyme; then every rhyme position samples within g, no character
+twice (重韵). What else may restrict a position (fixed characters, tones) is in `constraints`.
+Lean on purpose: no `datasets` import here.
 """
 
-import functools
 import math
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from .corpus import Form, chunk
+from .constraints import Constraints, form_of, rhyme_constraints
+from .corpus import chunk
 from .model import MASK, PoetVAE
+from .sampling import fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
 # what `poetvae generate`, the studio and eval's prior samples use (chosen in README.md, *The
 # bundled models*, from scripts/bench_decoding.py)
 DEFAULT_TEMPERATURE = 0.9
@@ -36,49 +34,6 @@ MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
 MIN_TEMPERATURE = 1e-6
-
-
-def fresh_seed() -> int:
-    """A random seed, for runs without one."""
-    return int.from_bytes(os.urandom(7), "little")
-
-
-def prior_draws(
-    n: int, latent_dim: int, n_uniforms: int, seed: int | None, start: int = 0
-) -> tuple[Tensor, Tensor]:
-    """Latents z ~ N(0, I) and n_uniforms uniforms per poem, from a per-poem seeded stream.
-
-    Decoding takes L + 1 uniforms: one per position, then one for the poem's rhyme group.
-    Poems start .. start + n - 1 of the seed are drawn, so a long run can be made in parts.
-
-    Returns:
-        z (n, Z) and u (n, n_uniforms) on the CPU.
-    """
-    if seed is None:
-        seed = fresh_seed()
-    z, u = torch.empty(n, latent_dim), torch.empty(n, n_uniforms)
-    gen = torch.Generator()
-    for i in range(n):
-        gen.manual_seed((seed * 1_000_003 + start + i) % 2**64)  # any int seed, as torch's uint64
-        z[i] = torch.randn(latent_dim, generator=gen)
-        u[i] = torch.rand(n_uniforms, generator=gen)
-    return z, u
-
-
-@dataclass
-class Constraints:
-    """Restrictions on what decoding may write, per position.
-
-    fixed: position -> character id written there whatever the model says.
-    allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
-    rhymes: (B, L) bool, positions whose characters must share one rhyme group, per poem.
-    rhyme_groups: (V, G) bool, the rhyme groups of each character (see `rhyme_matrix`).
-    """
-
-    fixed: dict[int, int] = field(default_factory=dict)
-    allowed: Tensor | None = None
-    rhymes: Tensor | None = None
-    rhyme_groups: Tensor | None = None
 
 
 def default_passes(model: PoetVAE) -> int:
@@ -149,7 +104,7 @@ def decode_latents(
                     top_p,
                     no_repeat,
                     u[i : i + CHUNK],
-                    _rows(c, i, i + CHUNK),
+                    c.rows(i, i + CHUNK),
                     passes,
                 )
                 for i in range(0, z.shape[0], CHUNK)
@@ -212,7 +167,7 @@ def decode_latents(
             elif no_repeat:
                 step = step.masked_fill(used, float("-inf"))
             draw_rows = ~keep[:, pos]  # only these rows draw here; the others keep their character
-            out[draw_rows, pos] = _pick(step[draw_rows], temperature, top_p, u[draw_rows, pos])
+            out[draw_rows, pos] = pick(step[draw_rows], temperature, top_p, u[draw_rows, pos])
             ids = out[:, pos]
             used[rows, ids] = True
             if rhyme is not None:
@@ -276,7 +231,7 @@ def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
             "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
         )
-    return _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
+    return pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
 
 
 def _rhyme_group_scores(
@@ -306,61 +261,6 @@ def _rhyme_group_scores(
     return scores
 
 
-@functools.cache
-def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
-    """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
-    from .prosody import RHYME_TABLE, rhyme_groups
-
-    column = {name: j for j, name in enumerate(RHYME_TABLE)}
-    pairs = [
-        (i, column[g]) for i in range(UNK_ID + 1, len(pieces)) for g in rhyme_groups(pieces[i])
-    ]
-    m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
-    if pairs:
-        m[tuple(torch.tensor(pairs).T)] = True
-    return m
-
-
-def rhyme_constraints(model: PoetVAE, n: int, fixed: dict[int, int] | None = None) -> Constraints:
-    """One shared rhyme group over the ends of lines 2, 4, ... for n poems (none for couplets)."""
-    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
-    at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
-    at[2 * form.chars_per_line - 1 :: 2 * form.chars_per_line] = True
-    if at.sum() < 2:  # a couplet has one rhyme position: nothing to share
-        return Constraints(fixed=dict(fixed or {}))
-    pieces = tuple(model.vocab.itos)
-    return Constraints(
-        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces)
-    )
-
-
-def _pick(logits: Tensor, temperature: float, top_p: float, u: Tensor) -> Tensor:
-    """(B, V) logits -> (B,) ids: argmax at T = 0, else inverse-CDF sampling with uniforms u."""
-    if temperature <= 0:
-        return logits.argmax(-1)
-    probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
-    if top_p >= 1.0:  # the full distribution: any fixed order gives the same sample law
-        return _inverse_cdf(probs, None, 1.0, u)
-    # the nucleus nearly always lies in the top TOP_K: sort all V only for rows where it does not
-    sorted_p, order = probs.topk(min(TOP_K, probs.shape[-1]), dim=-1)
-    ids = torch.empty(len(probs), dtype=torch.long)
-    wide = sorted_p.sum(-1) < top_p
-    if wide.any():
-        ids[wide] = _inverse_cdf(*probs[wide].sort(-1, descending=True), top_p, u[wide])
-    ids[~wide] = _inverse_cdf(sorted_p[~wide], order[~wide], top_p, u[~wide])
-    return ids
-
-
-def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Tensor:
-    """Sample from (B, K) probabilities in descending order (or any order when top_p = 1)."""
-    if top_p < 1.0:
-        p = p * (p.cumsum(-1) - p < top_p)  # the nucleus; always keeps the top character
-    cdf = p.cumsum(-1)
-    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True)
-    rank = rank.clamp(max=cdf.shape[-1] - 1)  # (B, 1)
-    return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
-
-
 def check_decoding(n: int, temperature: float, top_p: float) -> float:
     """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range.
 
@@ -374,15 +274,6 @@ def check_decoding(n: int, temperature: float, top_p: float) -> float:
     if not 0 < top_p <= 1:  # also refuses nan
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     return temperature if temperature >= MIN_TEMPERATURE else 0.0
-
-
-def _rows(c: Constraints, start: int, stop: int) -> Constraints:
-    """The constraints of poems start..stop."""
-
-    def part(t: Tensor | None) -> Tensor | None:
-        return None if t is None else t[start:stop]
-
-    return Constraints(c.fixed, part(c.allowed), part(c.rhymes), c.rhyme_groups)
 
 
 def generate(
@@ -471,7 +362,7 @@ def refine_latents(
 
 def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:
     """(B, L) ids -> B poems, each a list of lines."""
-    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
+    form = form_of(model)
     return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]
 
 

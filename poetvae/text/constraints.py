@@ -1,0 +1,187 @@
+"""What decoding may write, per position: fixed characters (acrostic 藏头诗, fill-in patterns),
+allowed sets (the regulated 平仄 templates) and rhyme positions that share one rhyme group.
+
+Every position has its own distribution given z, so these are restrictions of each position's
+law, which a left-to-right generator could only approach by search. The rhyme positions of a
+form are defined once, in `rhyme_positions`; the rhyme groups of the vocabulary in
+`rhyme_matrix`.
+"""
+
+import functools
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from . import prosody
+from .corpus import Form, split_lines
+from .model import PoetVAE
+from .vocab import PAD_ID, UNK_ID
+
+PLACEHOLDERS = "＿_○*"  # a free position in a --pattern: ＿ (full-width low line), _, ○ or *
+
+
+@dataclass
+class Constraints:
+    """Restrictions on what decoding may write, per position.
+
+    fixed: position -> character id written there whatever the model says.
+    allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
+    rhymes: (B, L) bool, positions whose characters must share one rhyme group, per poem.
+    rhyme_groups: (V, G) bool, the rhyme groups of each character (see `rhyme_matrix`).
+    """
+
+    fixed: dict[int, int] = field(default_factory=dict)
+    allowed: Tensor | None = None
+    rhymes: Tensor | None = None
+    rhyme_groups: Tensor | None = None
+
+    def rows(self, start: int, stop: int) -> "Constraints":
+        """The constraints of poems start..stop."""
+
+        def part(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[start:stop]
+
+        return Constraints(self.fixed, part(self.allowed), part(self.rhymes), self.rhyme_groups)
+
+
+def form_of(model: PoetVAE) -> Form:
+    return Form(model.cfg.n_lines, model.cfg.chars_per_line)
+
+
+def rhyme_positions(form: Form, first_line: bool = False) -> Tensor:
+    """(L,) bool: the rhyme positions of a form, the ends of lines 2, 4, ..., and with
+    `first_line` the end of line 1 too (首句入韵)."""
+    n = form.chars_per_line
+    at = torch.zeros(form.seq_len, dtype=torch.bool)
+    at[2 * n - 1 :: 2 * n] = True
+    at[n - 1] = first_line
+    return at
+
+
+@functools.cache
+def rhyme_matrix(pieces: tuple[str, ...]) -> Tensor:
+    """(V, G) bool: the rhyme groups of each vocabulary piece (none for <pad> and <unk>)."""
+    column = {name: j for j, name in enumerate(prosody.RHYME_TABLE)}
+    pairs = [
+        (i, column[g])
+        for i in range(UNK_ID + 1, len(pieces))
+        for g in prosody.rhyme_groups(pieces[i])
+    ]
+    m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
+    if pairs:
+        m[tuple(torch.tensor(pairs).T)] = True
+    return m
+
+
+def rhyme_constraints(model: PoetVAE, n: int, fixed: dict[int, int] | None = None) -> Constraints:
+    """One shared rhyme group over the ends of lines 2, 4, ... for n poems (none for couplets)."""
+    at = rhyme_positions(form_of(model))
+    if at.sum() < 2:  # a couplet has one rhyme position: nothing to share
+        return Constraints(fixed=dict(fixed or {}))
+    pieces = tuple(model.vocab.itos)
+    return Constraints(
+        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces)
+    )
+
+
+def _check_vocab(model: PoetVAE, chars: str) -> None:
+    missing = sorted({c for c in chars if c not in PLACEHOLDERS and c not in model.vocab})
+    if missing:
+        raise ValueError(f"not in the model's vocabulary: {''.join(missing)}")
+
+
+def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
+    """Position -> id fixing the first character of each line to `heads`.
+
+    Raises:
+        ValueError: the wrong number of characters, or characters the model does not know.
+    """
+    form = form_of(model)
+    heads = "".join(split_lines(heads))
+    if len(heads) != form.n_lines:
+        raise ValueError(
+            f"--acrostic needs {form.n_lines} characters (one per line of the "
+            f"model's form, {form}); got {len(heads)}"
+        )
+    _check_vocab(model, heads)
+    return {i * form.chars_per_line: model.vocab.stoi[c] for i, c in enumerate(heads)}
+
+
+def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
+    """Position -> id for the given characters of a template such as "床前＿＿光，疑是＿＿霜".
+
+    Lines are separated by punctuation (or run on, counted by the form's line length); a pattern
+    may cover the first lines only. Free positions are written with any of PLACEHOLDERS.
+
+    Raises:
+        ValueError: a line of the wrong length, too many lines, or unknown characters.
+    """
+    form = form_of(model)
+    lines = split_lines(pattern)
+    if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
+        lines = [
+            lines[0][i : i + form.chars_per_line]
+            for i in range(0, len(lines[0]), form.chars_per_line)
+        ]
+    if not lines or len(lines) > form.n_lines or any(len(x) != form.chars_per_line for x in lines):
+        raise ValueError(
+            f"--pattern must be up to {form.n_lines} lines of {form.chars_per_line} "
+            f"characters or placeholders ({PLACEHOLDERS}); got {pattern!r}"
+        )
+    text = "".join(lines)
+    _check_vocab(model, text)
+    return {i: model.vocab.stoi[c] for i, c in enumerate(text) if c not in PLACEHOLDERS}
+
+
+def merge(*fixed: dict[int, int]) -> dict[int, int]:
+    """One position -> id map from several.
+
+    Raises:
+        ValueError: two maps ask for different characters at one position.
+    """
+    out: dict[int, int] = {}
+    for part in fixed:
+        for pos, idx in part.items():
+            if out.get(pos, idx) != idx:
+                raise ValueError(f"conflicting characters asked for at position {pos + 1}")
+            out[pos] = idx
+    return out
+
+
+@functools.cache
+def _template_masks(pieces: tuple[str, ...], form: Form) -> tuple[Tensor, Tensor]:
+    is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, unambiguous=True))
+    by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
+    templates = prosody.valid_patterns(form.n_lines, form.chars_per_line)
+    masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])
+    # the first line rhymes where it ends level (首句入韵)
+    rhymes = torch.stack([rhyme_positions(form, tpl[0][-1] == "平") for tpl in templates])
+    return masks, rhymes  # (T, L, V), (T, L)
+
+
+@torch.no_grad()
+def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constraints:
+    """Strict regulated tones and one rhyme group, with each poem's most likely template.
+
+    Raises:
+        ValueError: no template admits the fixed characters.
+    """
+    pieces = tuple(model.vocab.itos)
+    masks, rhymes = _template_masks(pieces, form_of(model))
+    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
+    if not fits.any():
+        raise ValueError("no regulated 平仄 template admits the fixed characters")
+    logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
+    logp[..., [PAD_ID, UNK_ID]] = float("-inf")
+    # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
+    mass = torch.stack(
+        [logp.masked_fill(~m, float("-inf")).logsumexp(-1).sum(-1) for m in masks], dim=1
+    )  # (B, T)
+    choice = mass.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
+    return Constraints(
+        fixed=fixed,
+        allowed=masks[choice],
+        rhymes=rhymes[choice],
+        rhyme_groups=rhyme_matrix(pieces),
+    )

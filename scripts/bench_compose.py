@@ -8,6 +8,7 @@ Usage: python scripts/bench_compose.py [--checkpoint DIR] [-n 200] [--seed 0]
 import argparse
 import json
 import time
+from dataclasses import asdict
 
 import torch
 
@@ -15,8 +16,8 @@ from poetvae.text import prosody
 from poetvae.text.bundled import bundled_model
 from poetvae.text.compose import poem_nll, write
 from poetvae.text.corpus import format_poem, load_corpus
+from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import sample_stats
-from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from poetvae.text.model import load
 
 ACROSTIC = "春夏秋冬"
@@ -36,7 +37,7 @@ def main() -> None:
     train = set(corpus.splits["train"])
     modes = {
         "free": {},
-        "free_no_rhyme": {"rhyme": False},
+        "free_no_rhyme": {"decoding": Decoding(rhyme=False)},
         "acrostic": {"acrostic": ACROSTIC},
         "acrostic_naive": {"acrostic": ACROSTIC, "search": False},
         "pattern": {"pattern": PATTERN},
@@ -48,14 +49,13 @@ def main() -> None:
     out = {
         "checkpoint": args.checkpoint or "bundled",
         "n": args.n,
-        "temperature": DEFAULT_TEMPERATURE,
-        "top_p": DEFAULT_TOP_P,
+        "decoding": asdict(Decoding()),
         "modes": {},
     }
     fixed_pattern = {i: c for i, c in enumerate(PATTERN.replace("，", "")) if c != "＿"}
     for name, kwargs in modes.items():
         start = time.perf_counter()
-        poems = write(model, args.n, DEFAULT_TEMPERATURE, DEFAULT_TOP_P, seed=args.seed, **kwargs)
+        poems = write(model, args.n, seed=args.seed, **kwargs)
         seconds = time.perf_counter() - start
         ids = torch.tensor([model.vocab.encode("".join(p)) for p in poems])
         texts = ["".join(p) for p in poems]

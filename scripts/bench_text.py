@@ -14,6 +14,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -25,12 +26,8 @@ from poetvae.core.device import pick_device  # noqa: E402
 from poetvae.core.train import TrainConfig, fit  # noqa: E402
 from poetvae.text.bundled import bundled_model  # noqa: E402
 from poetvae.text.corpus import load_corpus  # noqa: E402
-from poetvae.text.generate import (  # noqa: E402
-    DEFAULT_REFINE,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_P,
-    generate,
-)
+from poetvae.text.decoding import Decoding  # noqa: E402
+from poetvae.text.generate import generate  # noqa: E402
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load  # noqa: E402
 from poetvae.text.train import encode_poems  # noqa: E402
 from poetvae.text.vocab import Vocab  # noqa: E402
@@ -114,14 +111,16 @@ def main() -> None:
     # generation speed depends on how peaked the distributions are: time the trained,
     # bundled model (the plain model's argmax costs the same trained or not)
     model = load(bundled_model(), device)
-    generate(model, 64, 0.8, 0.9, seed=0)
-    default = dict(temperature=DEFAULT_TEMPERATURE, top_p=DEFAULT_TOP_P, refine=DEFAULT_REFINE)
-    g = result["generate_poems_per_s"] = {"decoder": model.cfg.decoder, "default": default}
-    _, dt = timed(lambda: generate(model, args.gen, 0.0, seed=0, passes=1))
+    generate(model, 64, seed=0)
+    default = Decoding()
+    g = result["generate_poems_per_s"] = {"decoder": model.cfg.decoder, "default": asdict(default)}
+    argmax = Decoding(temperature=0.0, passes=1, refine=0)
+    _, dt = timed(lambda: generate(model, args.gen, argmax, seed=0))
     g["poetvae_argmax_one_pass"] = round(args.gen / dt, 1)
-    _, dt = timed(lambda: generate(model, args.gen, 0.8, 0.9, seed=0, passes=1))
-    g["poetvae_sampling_one_pass"] = round(args.gen / dt, 1)  # the old default decoding
-    _, dt = timed(lambda: generate(model, args.gen, seed=0, **default))
+    old = Decoding(temperature=0.8, top_p=0.9, passes=1, refine=0)  # the old default decoding
+    _, dt = timed(lambda: generate(model, args.gen, old, seed=0))
+    g["poetvae_sampling_one_pass"] = round(args.gen / dt, 1)
+    _, dt = timed(lambda: generate(model, args.gen, default, seed=0))
     g["poetvae_default"] = round(args.gen / dt, 1)  # passes: the model's default
     plain.eval()  # untrained: the plain model's argmax costs the same trained or not
     _, dt = timed(lambda: plain_poetvae.generate(plain, args.gen))

@@ -1,14 +1,18 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from poetvae.text import prosody
 from poetvae.text.compose import interpolate, poem_nll, posterior_latents, reconstruct, write
 from poetvae.text.constraints import pattern_positions
+from poetvae.text.decoding import Decoding
 from poetvae.text.model import load
 
 from .conftest import shipped_poems
 
 HEADS = "春山秋月"
+SAMPLE = Decoding(temperature=0.8, top_p=0.9, refine=0)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +28,8 @@ def known_heads(model, n=4):
 def test_acrostic_puts_each_character_first_in_its_line(model):
     heads = known_heads(model)
     for temperature in (0.0, 0.8):
-        for poem in write(model, 8, temperature, 0.9, seed=3, acrostic=heads):
+        d = replace(SAMPLE, temperature=temperature)
+        for poem in write(model, 8, d, seed=3, acrostic=heads):
             assert "".join(line[0] for line in poem) == heads
 
 
@@ -40,7 +45,7 @@ def test_pattern_keeps_the_given_characters_and_fills_the_rest(model):
     pattern = f"{a}{b}＿＿{c}，{d}_○*＿"
     fixed = pattern_positions(model, pattern)
     assert sorted(fixed) == [0, 1, 4, 5]
-    for poem in write(model, 6, 0.8, 0.9, seed=1, pattern=pattern):
+    for poem in write(model, 6, SAMPLE, seed=1, pattern=pattern):
         text = "".join(poem)
         assert (text[0], text[1], text[4], text[5]) == (a, b, c, d)
         assert "＿" not in text and "_" not in text
@@ -66,7 +71,7 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
 @pytest.mark.parametrize("acrostic", [None, "heads"])
 def test_strict_tones_pass_every_prosody_rule(model, acrostic):
     heads = known_heads(model) if acrostic else None
-    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads)
+    poems = write(model, 12, SAMPLE, seed=2, tones="strict", acrostic=heads)
     for poem in poems:
         result = prosody.check(poem)
         assert result["all"], (poem, result)
@@ -76,8 +81,8 @@ def test_strict_tones_pass_every_prosody_rule(model, acrostic):
 
 
 def test_rerank_keeps_the_best_scored_candidate(model):
-    candidates = write(model, 4, 0.8, 0.9, seed=5)
-    best = write(model, 1, 0.8, 0.9, seed=5, rerank=4)[0]
+    candidates = write(model, 4, SAMPLE, seed=5)
+    best = write(model, 1, SAMPLE, seed=5, rerank=4)[0]
     ids = torch.tensor([model.vocab.encode("".join(p)) for p in candidates])
     assert best == candidates[int(poem_nll(model, ids).argmin())]
 
@@ -100,12 +105,12 @@ def test_reconstruct_and_interpolate(model):
 def test_poem_i_does_not_depend_on_how_many_are_written(model, kwargs):
     if "acrostic" in kwargs:
         kwargs = {"acrostic": known_heads(model)}
-    many = write(model, 5, 0.8, 0.9, seed=11, **kwargs)
-    assert write(model, 2, 0.8, 0.9, seed=11, **kwargs) == many[:2]
+    many = write(model, 5, SAMPLE, seed=11, **kwargs)
+    assert write(model, 2, SAMPLE, seed=11, **kwargs) == many[:2]
 
 
 def test_strict_tones_use_only_characters_of_one_known_tone_where_a_tone_is_required(model):
-    for poem in write(model, 12, 0.8, 0.9, seed=6, tones="strict"):
+    for poem in write(model, 12, SAMPLE, seed=6, tones="strict"):
         text = "".join(poem)
         for pos in (1, 3, 4, 6, 8, 9, 11, 13, 14, 16, 18, 19):  # 2nd, 4th, 5th of each line
             assert prosody.tone(text[pos]) != "either", (poem, text[pos])  # no heteronym

@@ -15,10 +15,8 @@ import click
 
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
+from . import decoding as dec
 from .bundled import DEFAULT_FORM, FORMS
-
-DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
-DEFAULT_TOP_P = 0.95
 
 
 @click.command()
@@ -123,6 +121,61 @@ model_options = options.apply(
 """Which model a command loads: --checkpoint, or the bundled model of --form."""
 
 
+DEFAULT = dec.Decoding()
+decoding_options = options.apply(
+    click.option(
+        "--temperature",
+        type=Number(min=0, max=dec.MAX_TEMPERATURE),
+        default=DEFAULT.temperature,
+        show_default=True,
+        help="0 = argmax decoding; higher = more adventurous sampling.",
+    ),
+    click.option(
+        "--top-p",
+        type=Number(min=0, max=1, min_open=True),
+        default=DEFAULT.top_p,
+        show_default=True,
+        help="Sample only from the characters holding this much probability (1 = all).",
+    ),
+    click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line."),
+    click.option(
+        "--rhyme/--no-rhyme",
+        default=DEFAULT.rhyme,
+        show_default=True,
+        help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
+        "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
+    ),
+    click.option(
+        "--passes",
+        type=click.IntRange(min=1, max=dec.MAX_PASSES),
+        default=DEFAULT.passes,
+        help="Decoding passes of a mask-predict model: each re-masks its least confident "
+        "characters and draws them again given the rest [default: the model's, "
+        f"{dec.MASK_PREDICT_PASSES} for mask-predict, 1 otherwise].",
+    ),
+    click.option(
+        "--refine",
+        type=click.IntRange(min=0, max=dec.MAX_REFINE),
+        default=DEFAULT.refine,
+        show_default=True,
+        help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
+    ),
+)
+"""The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""
+
+
+def _decoding(params: dict) -> dec.Decoding:
+    """The Decoding that the values of `decoding_options` ask for."""
+    return dec.Decoding(
+        temperature=params["temperature"],
+        top_p=params["top_p"],
+        no_repeat=not params["allow_repeats"],
+        rhyme=params["rhyme"],
+        passes=params["passes"],
+        refine=params["refine"],
+    )
+
+
 def _model_path(checkpoint: str | None, form: str | None) -> str | Path:
     """The run directory to load: --checkpoint, else the bundled model of --form."""
     from .bundled import bundled_model
@@ -175,28 +228,6 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 )
 @options.seed
 @click.option(
-    "--temperature",
-    type=Number(min=0, max=100),
-    default=DEFAULT_TEMPERATURE,
-    show_default=True,
-    help="0 = argmax decoding; higher = more adventurous sampling.",
-)
-@click.option(
-    "--top-p",
-    type=Number(min=0, max=1, min_open=True),
-    default=DEFAULT_TOP_P,
-    show_default=True,
-    help="Sample only from the characters holding this much probability (1 = all).",
-)
-@click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line.")
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
-    "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
-)
-@click.option(
     "--acrostic",
     default=None,
     metavar="CHARS",
@@ -225,7 +256,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     help="Draw K candidates per poem and keep the one the model scores best "
     "(lowest IWAE NLL per character, 10 importance samples).",
 )
-@options.refinement
+@decoding_options
 @click.option(
     "--format",
     "fmt",
@@ -237,24 +268,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 )
 @options.device
 @one_line_errors
-def generate(
-    checkpoint,
-    form,
-    n,
-    seed,
-    temperature,
-    top_p,
-    allow_repeats,
-    rhyme,
-    acrostic,
-    pattern,
-    tones,
-    rerank,
-    passes,
-    refine,
-    fmt,
-    device,
-):
+def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, device, **decoding):
     """Write new poems by sampling the latent prior z ~ N(0, I).
 
     With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
@@ -262,25 +276,17 @@ def generate(
     A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
     model's own choices at the rhyme positions are to land in it.
     """
+    decoding = _decoding(decoding)
     model = _load(_model_path(checkpoint, form), device)
     from .generate import generate as draw
     from .generate import stream
 
-    constraints = {"rhyme": rhyme, "passes": passes, "refine": refine}
+    constraints = {}
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write as draw
 
-        constraints.update(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
-    poems = stream(
-        draw,
-        model,
-        n,
-        seed,
-        temperature=temperature,
-        top_p=top_p,
-        no_repeat=not allow_repeats,
-        **constraints,
-    )
+        constraints = dict(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
+    poems = stream(draw, model, n, seed, decoding=decoding, **constraints)
     _echo_poems(poems, fmt)
 
 
@@ -384,31 +390,12 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     help="Score only N poems of the split, drawn at random with --seed (faster).",
 )
 @options.seed_for("latent noise and samples")
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
-    "choices at the rhyme positions.",
-)
-@options.refinement
+@decoding_options
 @options.output_format
 @options.device
 @one_line_errors
 def evaluate(
-    checkpoint,
-    form,
-    corpus_name,
-    split,
-    iw_samples,
-    samples,
-    limit,
-    seed,
-    rhyme,
-    passes,
-    refine,
-    fmt,
-    device,
+    checkpoint, form, corpus_name, split, iw_samples, samples, limit, seed, fmt, device, **decoding
 ):
     """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
 
@@ -441,9 +428,7 @@ def evaluate(
             samples,
             seed,
             limit,
-            rhyme=rhyme,
-            passes=passes,
-            refine=refine,
+            decoding=_decoding(decoding),
         ),
     }
     if fmt == "json":

@@ -29,14 +29,8 @@ from .constraints import (
     tone_constraints,
 )
 from .corpus import parse_poem
-from .generate import (
-    check_decoding,
-    decode,
-    decode_latents,
-    default_passes,
-    n_uniforms,
-    to_poems,
-)
+from .decoding import Decoding
+from .generate import check_count, decode, decode_latents, n_uniforms, to_poems
 from .model import PoetVAE
 from .sampling import pick, prior_draws
 
@@ -87,18 +81,13 @@ def poem_nll(model: PoetVAE, ids: Tensor, k: int = 10, seed: int = 0) -> Tensor:
 def write(
     model: PoetVAE,
     n: int = 5,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    no_repeat: bool = True,
+    decoding: Decoding = Decoding(),
     seed: int | None = None,
     acrostic: str | None = None,
     pattern: str | None = None,
     tones: str = "free",
     rerank: int = 1,
     search: bool = True,
-    rhyme: bool = True,
-    passes: int | None = None,
-    refine: int = 0,
     start: int = 0,
 ) -> list[list[str]]:
     """Poems from the prior under any combination of constraints.
@@ -106,19 +95,15 @@ def write(
     Args:
         model: a PoetVAE.
         n: number of poems.
-        temperature, top_p, no_repeat: decoding, as in `generate`.
+        decoding: as in `generate`; its rhyme applies with free tones (strict tones always
+            rhyme).
         seed: same seed, same poems.
         acrostic: one character per line, each line's first.
         pattern: a fill-in template (see `pattern_positions`).
         tones: "free", or "strict" for regulated 平仄 with one rhyme group.
-        rhyme: with free tones, the ends of lines 2, 4, ... share a rhyme group (strict tones
-            always rhyme).
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
-        passes: decoding passes of a mask-predict model (see `decode_latents`); None = the
-            model's default.
-        refine: latent refinement rounds (see `generate.refine_latents`).
         start: index of the first poem within the seed's sequence (see `generate.stream`).
 
     Returns:
@@ -131,7 +116,7 @@ def write(
         raise ValueError(f"tones must be free or strict, got {tones!r}")
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
-    temperature = check_decoding(n, temperature, top_p)
+    check_count(n)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},
@@ -143,21 +128,20 @@ def write(
         )
     if n == 0:  # after the checks: a bad acrostic is an error even for no poems
         return []
-    passes = default_passes(model) if passes is None else passes
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, n_uniforms(model, passes, refine), seed, start * rerank)
+    z, u = prior_draws(total, Z, n_uniforms(model, decoding), seed, start * rerank)
     if fixed and search:
         extra, pick_u = prior_draws(
             total, Z * CANDIDATES, 1, None if seed is None else ~seed, start * rerank
         )
         candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
-        z = posterior_latents(model, fixed, candidates, pick_u[:, 0], temperature)
+        z = posterior_latents(model, fixed, candidates, pick_u[:, 0], decoding.temperature)
     if tones == "strict":
         c = tone_constraints(model, z, fixed)
     else:
-        c = rhyme_constraints(model, total, fixed) if rhyme else Constraints(fixed=fixed)
-    ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)  # (n * rerank, L)
+        c = rhyme_constraints(model, total, fixed) if decoding.rhyme else Constraints(fixed=fixed)
+    ids = decode(model, z, u, c, decoding)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n
         best = torch.stack([poem_nll(model, group).argmin() for group in ids.split(rerank)])
@@ -183,7 +167,7 @@ def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
     """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, 0.0, no_repeat=False, passes=default_passes(model))
+    ids = decode_latents(model, mu, Decoding(temperature=0.0, no_repeat=False))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 
@@ -212,5 +196,5 @@ def interpolate(
             z = (torch.sin((1 - t) * omega) * mu_a + torch.sin(t * omega) * mu_b) / math.sin(omega)
     else:
         z = (1 - t) * mu_a + t * mu_b  # (S, Z)
-    ids = decode_latents(model, z, 0.0, no_repeat=no_repeat, passes=default_passes(model))
+    ids = decode_latents(model, z, Decoding(temperature=0.0, no_repeat=no_repeat))
     return to_poems(model, ids)

@@ -12,7 +12,6 @@ twice (重韵). What else may restrict a position (fixed characters, tones) is i
 Lean on purpose: no `datasets` import here.
 """
 
-import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -20,44 +19,28 @@ from torch import Tensor
 
 from .constraints import Constraints, form_of, rhyme_constraints
 from .corpus import chunk
+from .decoding import Decoding
 from .model import MASK, PoetVAE
 from .sampling import fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-# what `poetvae generate`, the studio and eval's prior samples use (chosen in README.md, *The
-# bundled models*, from scripts/bench_decoding.py)
-DEFAULT_TEMPERATURE = 0.9
-DEFAULT_TOP_P = 0.95
-DEFAULT_REFINE = 1
-MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
-# below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
-# is argmax anyway
-MIN_TEMPERATURE = 1e-6
 
 
-def default_passes(model: PoetVAE) -> int:
-    """Decoding passes `generate` takes by default: MASK_PREDICT_PASSES for a mask-predict
-    decoder, else 1."""
-    return MASK_PREDICT_PASSES if model.cfg.decoder == "mask-predict" else 1
-
-
-def n_uniforms(model: PoetVAE, passes: int = 1, refine: int = 0) -> int:
+def n_uniforms(model: PoetVAE, decoding: Decoding) -> int:
     """Uniforms one poem's decoding takes: L + 1 per pass (a character each, then the rhyme
-    group), `passes` passes per decoding, 1 + `refine` decodings."""
-    return (model.cfg.seq_len + 1) * passes * (1 + refine)
+    group), the decoding's passes per decoding, 1 + `refine` decodings."""
+    passes = decoding.passes_for(model.cfg.decoder)
+    return (model.cfg.seq_len + 1) * passes * (1 + decoding.refine)
 
 
 @torch.no_grad()
 def decode_latents(
     model: PoetVAE,
     z: Tensor,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    no_repeat: bool = True,
+    decoding: Decoding,
     u: Tensor | None = None,
     constraints: Constraints | None = None,
-    passes: int = 1,
 ) -> Tensor:
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
@@ -65,18 +48,15 @@ def decode_latents(
     Args:
         model: a PoetVAE.
         z: (B, Z) latents.
-        temperature: 0 = argmax; otherwise the softmax temperature.
-        top_p: sample only from the smallest set of characters holding this much probability.
-        no_repeat: never repeat a character within a line (relaxed only where nothing else is
-            allowed).
+        decoding: temperature, top_p, no_repeat and passes are read (rhyme and refine are the
+            callers': rhyme through `constraints`). Passes are for the mask-predict decoder
+            (Ghazvininejad et al. 2019): pass 0 draws every free position given z and the fixed
+            characters; pass t re-masks the L (passes - t) / passes least confident characters
+            and draws them again given z and the rest. The causal decoder draws left to right
+            in one pass; the parallel one takes 1 pass.
         u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
-        passes: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
-            0 draws every free position given z and the fixed characters; pass t re-masks the
-            L (passes - t) / passes least confident characters and draws them again given z and
-            the rest. The causal decoder draws left to right in one pass; the parallel one
-            takes 1 pass.
 
     Returns:
         (B, L) ids on the CPU.
@@ -87,6 +67,8 @@ def decode_latents(
     """
     c = constraints or Constraints()
     L = model.cfg.seq_len
+    temperature, top_p, no_repeat = decoding.temperature, decoding.top_p, decoding.no_repeat
+    passes = decoding.passes_for(model.cfg.decoder)
     if passes < 1 or (passes > 1 and model.cfg.decoder != "mask-predict"):
         raise ValueError(
             f"passes must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {passes}: "
@@ -98,14 +80,7 @@ def decode_latents(
         return torch.cat(
             [
                 decode_latents(
-                    model,
-                    z[i : i + CHUNK],
-                    temperature,
-                    top_p,
-                    no_repeat,
-                    u[i : i + CHUNK],
-                    c.rows(i, i + CHUNK),
-                    passes,
+                    model, z[i : i + CHUNK], decoding, u[i : i + CHUNK], c.rows(i, i + CHUNK)
                 )
                 for i in range(0, z.shape[0], CHUNK)
             ]
@@ -261,89 +236,54 @@ def _rhyme_group_scores(
     return scores
 
 
-def check_decoding(n: int, temperature: float, top_p: float) -> float:
-    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range.
-
-    Returns:
-        The temperature to decode with: 0 (argmax) for one below MIN_TEMPERATURE.
-    """
-    if n < 0:
-        raise ValueError(f"the number of poems must be >= 0, got {n}")
-    if not (math.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
-    if not 0 < top_p <= 1:  # also refuses nan
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    return temperature if temperature >= MIN_TEMPERATURE else 0.0
-
-
 def generate(
     model: PoetVAE,
     n: int = 5,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    no_repeat: bool = True,
+    decoding: Decoding = Decoding(),
     seed: int | None = None,
-    rhyme: bool = True,
-    passes: int | None = None,
-    refine: int = 0,
     start: int = 0,
 ) -> list[list[str]]:
     """Sample n poems from the prior p(z) = N(0, I).
 
     Args:
-        rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
-        passes: decoding passes (see `decode_latents`); None = `default_passes(model)`.
-        refine: latent refinement rounds before the final decoding (see `refine_latents`).
+        decoding: temperature, top-p, no repeats, rhyme (see the module docstring), passes
+            (see `decode_latents`) and latent refinement rounds (see `refine_latents`).
+        seed: same seed, same poems; poem i of a seed is the same whatever n is.
         start: index of the first poem within the seed's sequence (see `stream`).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    temperature = check_decoding(n, temperature, top_p)
+    check_count(n)
     if n == 0:
         return []
-    passes = default_passes(model) if passes is None else passes
-    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, passes, refine), seed, start)
-    c = rhyme_constraints(model, n) if rhyme else None
-    ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
-    return to_poems(model, ids)
+    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, decoding), seed, start)
+    c = rhyme_constraints(model, n) if decoding.rhyme else None
+    return to_poems(model, decode(model, z, u, c, decoding))
+
+
+def check_count(n: int) -> None:
+    """Raise ValueError for a negative number of poems."""
+    if n < 0:
+        raise ValueError(f"the number of poems must be >= 0, got {n}")
 
 
 def decode(
-    model: PoetVAE,
-    z: Tensor,
-    u: Tensor,
-    c: Constraints | None,
-    temperature: float,
-    top_p: float,
-    no_repeat: bool,
-    passes: int,
-    refine: int = 0,
+    model: PoetVAE, z: Tensor, u: Tensor, c: Constraints | None, decoding: Decoding
 ) -> Tensor:
-    """`refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
+    """`decoding.refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
 
-    u: (B, n_uniforms(model, passes, refine)) uniforms, one slice per decoding.
+    u: (B, n_uniforms(model, decoding)) uniforms, one slice per decoding.
     """
-    if refine < 0:
-        raise ValueError(f"refine must be >= 0, got {refine}")
-    per = u.shape[1] // (1 + refine)
-    for r in range(refine):
-        z = refine_latents(
-            model, z, u[:, r * per : (r + 1) * per], c, temperature, top_p, no_repeat, passes
-        )
-    return decode_latents(model, z, temperature, top_p, no_repeat, u[:, refine * per :], c, passes)
+    per = u.shape[1] // (1 + decoding.refine)
+    for r in range(decoding.refine):
+        z = refine_latents(model, z, decoding, u[:, r * per : (r + 1) * per], c)
+    return decode_latents(model, z, decoding, u[:, decoding.refine * per :], c)
 
 
 @torch.no_grad()
 def refine_latents(
-    model: PoetVAE,
-    z: Tensor,
-    u: Tensor,
-    c: Constraints | None,
-    temperature: float,
-    top_p: float,
-    no_repeat: bool,
-    passes: int,
+    model: PoetVAE, z: Tensor, decoding: Decoding, u: Tensor, c: Constraints | None
 ) -> Tensor:
     """One round of latent refinement: z <- mu(decode(z)), the delta posterior of Shu et al.
     (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with Deterministic
@@ -352,7 +292,7 @@ def refine_latents(
     Returns:
         (B, Z) latents on the CPU.
     """
-    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c, passes)
+    ids = decode_latents(model, z, decoding, u, c)
     mus = [
         model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
         for part in ids.split(CHUNK)

@@ -66,12 +66,12 @@ def test_rhyme_group_law_is_the_product_of_each_positions_mass():
     probs = torch.tensor([[0, 0, 0.5, 0.2, 0.3], [0, 0, 0.1, 0.1, 0.8]])  # positions 0 and 1
     logits = probs.clamp_min(1e-30).log().unsqueeze(0)  # (1, 2, 5)
     c = Constraints(rhymes=torch.tensor([[True, True]]), rhyme_groups=groups)
-    scores = _rhyme_group_scores(lambda pos: logits[:, pos], c, 1.0)[0]
+    scores = _rhyme_group_scores(logits, c, 1.0, [0, 1])[0]
     assert scores[ma].item() == pytest.approx(math.log(0.7 * 0.2), rel=1e-5)
     assert scores[you].item() == pytest.approx(math.log(0.3 * 0.8), rel=1e-5)
     assert scores.isinf().sum() == len(names) - 2
     fixed = Constraints(fixed={1: 4}, rhymes=c.rhymes, rhyme_groups=groups)  # 流 written at 1
-    scores = _rhyme_group_scores(lambda pos: logits[:, pos], fixed, 1.0)[0]
+    scores = _rhyme_group_scores(logits[:, :1], fixed, 1.0, [0])[0]
     assert torch.isfinite(scores).nonzero().flatten().tolist() == [you]
 
 
@@ -137,3 +137,18 @@ def test_no_poems_is_an_empty_list(tiny_run):
     assert generate(model, 0) == [] and write(model, 0, rerank=3, tones="strict") == []
     with pytest.raises(ValueError, match="acrostic"):
         write(model, 0, acrostic="x")
+
+
+def test_positions_drawn_at_once_that_clash_draw_again_without_the_taken_character():
+    from poetvae.text.generate import _draw
+
+    logp = torch.log(torch.tensor([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.0, 1.0, 0.0]]))
+    redo = torch.tensor([[True, True, True]])
+    ids = torch.full((1, 3), -1)
+    one_line = ~torch.eye(3, dtype=torch.bool).unsqueeze(0)
+    argmax = Decoding(temperature=0.0)
+    # the leftmost keeps character 1; the second takes its next best; the third has nothing
+    # else (probability 0 elsewhere): its repeat stays
+    assert _draw(ids, redo, logp, None, one_line, argmax, torch.zeros(3)).tolist() == [[1, 2, 1]]
+    free = torch.zeros_like(one_line)
+    assert _draw(ids, redo, logp, None, free, argmax, torch.zeros(3)).tolist() == [[1, 1, 1]]

@@ -62,7 +62,8 @@ def posterior_latents(
         logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
-    chosen = pick(log_lik, 1.0 if temperature > 0 else 0.0, 1.0, u)  # w_m ∝ p(fixed | z_m)
+    w = log_lik.log_softmax(-1)  # w_m ∝ p(fixed | z_m)
+    chosen = pick(w, 1.0, u, greedy=temperature == 0)[0]
     return z[torch.arange(B), chosen]
 
 

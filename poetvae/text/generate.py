@@ -21,7 +21,7 @@ from .constraints import Constraints, form_of, rhyme_constraints
 from .corpus import chunk
 from .decoding import Decoding
 from .model import MASK, PoetVAE
-from .sampling import fresh_seed, pick, prior_draws
+from .sampling import BELOW_ONE, TOP_K, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
@@ -45,6 +45,11 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
+    All positions of a pass are drawn at once; where two positions that must differ (one line
+    without repeats, the rhyme positions without 重韵) draw one character, the later one draws
+    again without the characters its partners hold (see `_draw`). Where a constraint leaves
+    nothing else, a repeat stays.
+
     Args:
         model: a PoetVAE.
         z: (B, Z) latents.
@@ -52,8 +57,9 @@ def decode_latents(
             callers': rhyme through `constraints`). Passes are for the mask-predict decoder
             (Ghazvininejad et al. 2019): pass 0 draws every free position given z and the fixed
             characters; pass t re-masks the L (passes - t) / passes least confident characters
-            and draws them again given z and the rest. The causal decoder draws left to right
-            in one pass; the parallel one takes 1 pass.
+            and draws them again given z and the rest, among the TOP_K characters that pass 0
+            found likeliest there (their probabilities and the nucleus measured in the whole
+            law). The causal decoder draws left to right; the parallel one takes 1 pass.
         u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
@@ -66,174 +72,226 @@ def decode_latents(
             for a decoder that cannot read a draft.
     """
     c = constraints or Constraints()
-    L = model.cfg.seq_len
-    temperature, top_p, no_repeat = decoding.temperature, decoding.top_p, decoding.no_repeat
+    B, L = z.shape[0], model.cfg.seq_len
     passes = decoding.passes_for(model.cfg.decoder)
-    if passes < 1 or (passes > 1 and model.cfg.decoder != "mask-predict"):
+    if passes > 1 and model.cfg.decoder != "mask-predict":
         raise ValueError(
-            f"passes must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {passes}: "
+            f"passes must be 1 for a {model.cfg.decoder} decoder, got {passes}: "
             "re-masking passes need a mask-predict model"
         )
     if u is None:
-        u = torch.rand(z.shape[0], passes * (L + 1))
-    if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
+        u = torch.rand(B, passes * (L + 1))
+    if B > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
         return torch.cat(
             [
                 decode_latents(
                     model, z[i : i + CHUNK], decoding, u[i : i + CHUNK], c.rows(i, i + CHUNK)
                 )
-                for i in range(0, z.shape[0], CHUNK)
+                for i in range(0, B, CHUNK)
             ]
         )
     z = z.to(next(model.parameters()).device)
-    B, L, n = z.shape[0], model.cfg.seq_len, model.cfg.chars_per_line
-    V = model.cfg.vocab_size
-    rhyme, at = c.rhyme_groups, c.rhymes
 
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
         logits = model.decode(z, draft.to(z.device), at).float().cpu()
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
         return logits  # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
 
-    def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
-        """One pass: draw the positions in `redo` (all free ones if None) into out, left to
-        right. logits_at(pos) -> (B, V) is read after the positions to its left are written
-        (the causal decoder needs them). With `joint`, every rhyme position's law is known up
-        front and the rhyme group is drawn over all of them; otherwise (causal) the first
-        rhyme position's own law picks it. Kept characters count for no-repeat and rhyme.
-        Writes into `out`, so that logits_at can read what is drawn."""
-        keep = torch.zeros(B, L, dtype=torch.bool) if redo is None else ~redo
-        for pos, idx in c.fixed.items():
-            out[:, pos], keep[:, pos] = idx, True
-        rows = torch.arange(B)
-        used = torch.zeros(B, V, dtype=torch.bool)
-        rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
-        if rhyme is not None:
-            r, q = (keep & at).nonzero(as_tuple=True)
-            rhymed[r, out[r, q]] = True
-            if group is None and joint:
-                group = _choose_group(logits_at, c, temperature, u[:, L], None)
-        for pos in range(L):
-            if pos % n == 0:  # a new line: its kept characters are already used
-                used.zero_()
-                r, j = keep[:, pos : pos + n].nonzero(as_tuple=True)
-                used[r, out[r, pos + j]] = True
-            if keep[:, pos].all():
-                continue
-            step = logits_at(pos)
-            rhyming = rhyme is not None and bool(at[:, pos].any())
-            if rhyming and group is None:
-                group = _choose_group(logits_at, c, temperature, u[:, L], pos)
-            if c.allowed is not None or rhyming:
-                avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
-                banned = ~c.allowed[:, pos] if c.allowed is not None else torch.zeros_like(avoid)
-                if rhyming:
-                    banned |= ~rhyme[:, group].T & at[:, pos : pos + 1]
-                    avoid = avoid | (rhymed & at[:, pos : pos + 1])
-                step = step.masked_fill(banned, float("-inf"))
-                if not torch.isfinite(step[~keep[:, pos]]).any(-1).all():
-                    raise ValueError(
-                        f"no character satisfies the constraints at position {pos + 1}"
-                    )
-                # under constraints repeats are avoided, not forbidden: where nothing else is
-                # allowed, they stay
-                without = step.masked_fill(avoid, float("-inf"))
-                step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
-            elif no_repeat:
-                step = step.masked_fill(used, float("-inf"))
-            draw_rows = ~keep[:, pos]  # only these rows draw here; the others keep their character
-            out[draw_rows, pos] = pick(step[draw_rows], temperature, top_p, u[draw_rows, pos])
-            ids = out[:, pos]
-            used[rows, ids] = True
-            if rhyme is not None:
-                rhymed[at[:, pos], ids[at[:, pos]]] = True
-        return out, group
-
-    if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
-        ids = torch.full((B, L), MASK, dtype=torch.long)
-        return draw(lambda pos: logits_of(ids, pos), False, ids, u[:, : L + 1])[0]
-    free = torch.ones(L, dtype=torch.bool)
-    free[list(c.fixed)] = False
-    ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None
+    line = torch.arange(L) // model.cfg.chars_per_line
+    same = (line[:, None] == line) & decoding.no_repeat  # (L, L): one line, no repeats
+    same = same.expand(B, L, L)
+    if c.rhymes is not None:  # and no character rhymes with itself (重韵)
+        same = same | (c.rhymes[:, :, None] & c.rhymes[:, None, :])
+    same = same & ~torch.eye(L, dtype=torch.bool)  # (B, L, L) positions that must differ
+    ids = torch.full((B, L), MASK, dtype=torch.long)
     for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on
         ids[:, pos] = idx
-    for t in range(passes):
-        redo = free.expand(B, L).clone()  # pass 0 draws every free position
-        if t > 0:  # then re-mask the least confident free positions
-            k = int(free.sum()) * (passes - t) // passes
-            if k == 0:
-                break
-            order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
-            redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
-        if t == 0:  # every position's logits, (B, L, V)
-            logits = logits_of(ids, None)
+    free = ids[0] == MASK  # (L,)
 
-            def at_pos(pos: int, logits=logits) -> Tensor:
-                return logits[:, pos]
+    T = decoding.temperature
+    if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
+        group = None
+        for pos in free.nonzero().flatten().tolist():
+            logits = logits_of(ids, pos).unsqueeze(1)  # (B, 1, V)
+            if c.rhymes is not None and group is None and c.rhymes[:, pos].any():
+                group = _choose_group(logits, c, T, u[:, L], [pos])
+            redo = torch.zeros(B, L, dtype=torch.bool)
+            redo[:, pos] = True
+            logp = _log_probs(_restrict(logits[:, 0], c, group, redo, check=True), T)  # (B, V)
+            ids = _draw(ids, redo, logp, None, same, decoding, u[:, pos])
+        return ids
 
-        else:  # only where something is drawn: (M, V) for the M redrawn (poem, position) pairs
-            logits = logits_of(ids.masked_fill(redo, MASK), redo)
-            where = torch.full((B, L), -1, dtype=torch.long)
-            where[redo] = torch.arange(len(logits))
-
-            def at_pos(pos: int, logits=logits, where=where) -> Tensor:
-                rows = where[:, pos]
-                step = torch.zeros(B, V)  # rows that keep their character: read, never drawn
-                step[rows >= 0] = logits[rows[rows >= 0]]
-                return step
-
-        ids, group = draw(
-            at_pos, True, ids.clone(), u[:, t * (L + 1) : (t + 1) * (L + 1)], redo, group
-        )
-        if t + 1 < passes:  # the confidence of each drawn character, for the next re-masking
-            drawn = logits[redo] if t == 0 else logits  # (M, V)
-            chosen = drawn.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1)  # (M,)
-            conf = torch.zeros(B, L) if conf is None else conf
-            conf[redo] = (chosen - drawn.logsumexp(-1)).exp()
+    logits = logits_of(ids, None)  # (B, L, V)
+    group = None
+    if c.rhymes is not None:  # drawn over every rhyme position's law
+        rhyming = [p for p in c.rhymes.any(0).nonzero().flatten().tolist() if free[p]]
+        group = _choose_group(logits[:, rhyming], c, T, u[:, L], rhyming)
+    redo = free.expand(B, L)
+    rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
+    rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
+    logp = _log_probs(rows, T)  # (M, V)
+    top = None  # (M, K): each position's K = TOP_K likeliest, the later passes' shortlist
+    if passes > 1:
+        top = logp.topk(min(TOP_K, logp.shape[-1]), dim=-1).indices
+    ids = _draw(ids, redo, logp, None, same, decoding, u[:, :L][:, free].flatten(), top)
+    if passes > 1:
+        # a draw's confidence: its probability under the law it was drawn from
+        conf = torch.zeros(B, L)
+        conf[redo] = logp.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1).exp()
+        shortlist = torch.zeros(B, L, top.shape[-1], dtype=torch.long)
+        shortlist[redo] = top  # (B, L, K)
+    for t in range(1, passes):  # re-mask the least confident free positions
+        k = int(free.sum()) * (passes - t) // passes
+        if k == 0:
+            break
+        order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
+        redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
+        logits = logits_of(ids.masked_fill(redo, MASK), redo)  # (M, V), M = B k
+        logp = _log_probs(_restrict(logits, c, group, redo), T)  # (M, V)
+        cand = shortlist[redo]  # (M, K)
+        u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
+        ids = _draw(ids, redo, logp.gather(-1, cand), cand, same, decoding, u_t)
+        if t + 1 < passes:
+            conf[redo] = logp.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1).exp()
     return ids
 
 
-def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto: int | None):
+def _log_probs(logits: Tensor, temperature: float) -> Tensor:
+    """log softmax(logits / T), the law characters are drawn from (the untempered one at T = 0,
+    for argmax decoding); divides `logits` in place (a copy of (B L, V) costs more than the
+    division)."""
+    if temperature > 0 and temperature != 1.0:
+        logits = logits.div_(temperature)
+    return logits.log_softmax(-1)
+
+
+def _restrict(
+    logits: Tensor, c: Constraints, group: Tensor | None, redo: Tensor, check: bool = False
+) -> Tensor:
+    """Set the (M, V) logits of the positions of `redo` (B, L), in row-major order, to -inf
+    in place where the constraints (the allowed sets, the rhyme group) forbid a character.
+
+    Raises:
+        ValueError: with `check`, a position with no character left.
+    """
+    b, pos = redo.nonzero(as_tuple=True)  # (M,) each
+    if group is not None:  # the group was drawn where it leaves each position a character
+        r = c.rhymes[b, pos].nonzero().flatten()
+        outside = ~c.rhyme_groups[:, group[b[r]]].T  # (R, V)
+        logits[r] = logits[r].masked_fill(outside, float("-inf"))
+    if c.allowed is not None:
+        allowed = c.allowed[b, pos]  # (M, V)
+        logits.masked_fill_(~allowed, float("-inf"))
+        empty = ~allowed[:, UNK_ID + 1 :].any(-1)  # <pad> and <unk> are never drawn
+        if check and empty.any():
+            first = int(pos[empty].min())
+            raise ValueError(f"no character satisfies the constraints at position {first + 1}")
+    return logits
+
+
+def _draw(
+    ids: Tensor,
+    redo: Tensor,
+    logp: Tensor,
+    cand: Tensor | None,
+    same: Tensor,
+    d: Decoding,
+    u: Tensor,
+    top: Tensor | None = None,
+) -> Tensor:
+    """Draw the positions of `redo` at once; returns a copy of (B, L) ids with them written.
+
+    Args:
+        ids: (B, L) ids; those outside `redo` are kept (MASK counts as no character).
+        redo: (B, L) bool, the M positions to draw.
+        logp: (M, K) their log-probabilities, in row-major order of `redo`, over the ids
+            `cand` (M, K), a shortlist of each law, or over the whole vocabulary when cand is
+            None.
+        same: (B, L, L) bool, pairs of positions that must not hold one character.
+        d: greedy (temperature 0) or not, and top-p.
+        u: (M,) uniforms.
+        top: (M, TOP_K) the ids of each row's likeliest characters, if known (see `pick`).
+
+    A drawn position clashes when a kept position, or a drawn one to its left, that it must
+    differ from holds its character. Clashing positions draw again from their law without the
+    characters that their non-clashing partners hold, with the uniform left over from their
+    last draw (so each redraw follows its restricted law exactly); where nothing is left, the
+    repeat stays. Each round settles at least the leftmost clashing position of every poem, so
+    there are at most L rounds, and usually one or none.
+    """
+    greedy = d.temperature == 0
+    ids = ids.clone()
+    b, pos = redo.nonzero(as_tuple=True)  # (M,) each
+    partners = same[b, pos]  # (M, L)
+    before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
+    settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
+    rows = torch.arange(len(b))
+    k, rest = pick(logp, d.top_p, u, greedy, top)
+    for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
+        ids[b[rows], pos[rows]] = k if cand is None else cand[rows, k]
+        clash = (ids[b] == ids[b, pos][:, None]) & partners & before  # (M, L)
+        clash = clash.any(-1) & ~settled
+        if not clash.any():
+            break
+        rows = clash.nonzero().flatten()
+        redrawn = torch.zeros_like(redo)
+        redrawn[b[rows], pos[rows]] = True
+        held = ids[b[rows]].masked_fill(~partners[rows] | redrawn[b[rows]], MASK)  # (R, L)
+        if cand is None:  # (R, V + 1) banned characters; the last column catches MASK
+            V = logp.shape[-1]
+            banned = torch.zeros(len(rows), V + 1, dtype=torch.bool)
+            banned = banned.scatter_(1, held.masked_fill(held < 0, V), True)[:, :V]
+        else:
+            banned = (cand[rows, :, None] == held[:, None, :]).any(-1)  # (R, K)
+        # the law without the banned characters, renormalized
+        lost = (logp[rows].exp() * banned).sum(-1, keepdim=True).clamp(max=BELOW_ONE)
+        restricted = logp[rows].masked_fill(banned, float("-inf")) - torch.log1p(-lost)
+        left = restricted.isfinite().any(-1)
+        settled[rows[~left]] = True
+        rows = rows[left]
+        k, rest[rows] = pick(restricted[left], d.top_p, rest[rows], greedy)
+    return ids
+
+
+def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor, at: list[int]):
     """(B,) rhyme groups drawn with probability proportional to P(every rhyme position's own
     draw lands in group g and is allowed), by uniforms u (the best group at temperature 0).
+
+    logits: (B, P, V), the laws of the free rhyme positions `at` known so far.
 
     Raises:
         ValueError: no group fits the fixed rhyme characters.
     """
-    scores = _rhyme_group_scores(logits_at, c, temperature, upto)
+    scores = _rhyme_group_scores(logits, c, temperature, at)
     if not torch.isfinite(scores).any(-1).all():
         raise ValueError(
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
             "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
         )
-    return pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
+    return pick(scores.log_softmax(-1), 1.0, u, greedy=temperature == 0)[0]
 
 
 def _rhyme_group_scores(
-    logits_at, c: Constraints, temperature: float, upto: int | None = None
+    logits: Tensor, c: Constraints, temperature: float, at: list[int]
 ) -> Tensor:
     """(B, G) log P(every rhyme position's own draw lands in group g and is allowed).
 
-    logits_at(pos) -> (B, V). Positions are independent given z (and the kept characters), so
-    the log of that is a sum over rhyme positions of the log mass their (tempered) law puts on
-    the allowed characters of g; a fixed rhyme character admits exactly its own groups. With
-    `upto`, free positions right of it are left out (a causal decoder does not know their law
-    yet).
+    logits: (B, P, V), the laws of the free positions `at` (the others are left out: a causal
+    decoder does not know them yet). Positions are independent given z (and the kept
+    characters), so the log of that is a sum over rhyme positions of the log mass their
+    (tempered) law puts on the allowed characters of g; a fixed rhyme character admits exactly
+    its own groups.
     """
     t = temperature if temperature > 0 else 1.0
-    member = c.rhyme_groups.float()  # (V, G)
-    scores = torch.zeros(len(c.rhymes), member.shape[1])  # (B, G)
-    for pos in c.rhymes.any(0).nonzero().flatten().tolist():
-        rows = c.rhymes[:, pos]
-        if pos in c.fixed:
-            fits = c.rhyme_groups[c.fixed[pos]]  # (G,)
-            scores[rows] += torch.where(fits, 0.0, float("-inf"))
-        elif upto is None or pos <= upto:
-            p = (logits_at(pos)[rows] / t).softmax(-1)  # (R, V)
-            if c.allowed is not None:
-                p = p * c.allowed[rows, pos]
-            scores[rows] += (p @ member).log()
-    return scores
+    scores = torch.zeros(len(c.rhymes), c.rhyme_groups.shape[1])  # (B, G)
+    for pos, idx in c.fixed.items():
+        fits = torch.where(c.rhyme_groups[idx], 0.0, float("-inf"))  # (G,)
+        scores += torch.where(c.rhymes[:, pos, None], fits, 0.0)
+    p = (logits / t).softmax(-1)  # (B, P, V)
+    if c.allowed is not None:
+        p = p * c.allowed[:, at]
+    mass = (p @ c.rhyme_groups.float()).log()  # (B, P, G)
+    return scores + mass.masked_fill(~c.rhymes[:, at, None], 0.0).sum(1)
 
 
 def generate(

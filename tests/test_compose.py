@@ -57,7 +57,7 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
     fixed = pattern_positions(model, known_heads(model, 4) + "＿")
     g = torch.Generator().manual_seed(0)
     z = torch.randn(16, 32, model.cfg.latent_dim, generator=g)
-    chosen = posterior_latents(model, fixed, z, torch.zeros(16), temperature=0.0)
+    chosen = posterior_latents(model, fixed, z, torch.zeros(16, 1), temperature=0.0)[:, 0]
 
     def log_lik(latents):
         logp = model.decode(latents).log_softmax(-1)

@@ -41,30 +41,33 @@ CANDIDATES = 128  # prior candidates per poem for the posterior given fixed char
 def posterior_latents(
     model: PoetVAE, fixed: dict[int, int], z: Tensor, u: Tensor, temperature: float
 ) -> Tensor:
-    """One z per poem from p(z | fixed characters), by importance resampling.
+    """K latents per poem from p(z | fixed characters), by importance resampling of one pool.
 
     Args:
         model: a PoetVAE.
         fixed: position -> id.
-        z: (B, M, Z) candidates drawn from the prior.
-        u: (B,) uniforms choosing among candidates (the best one at temperature 0).
+        z: (B, M, Z) candidates drawn from the prior, a pool per poem.
+        u: (B, K) uniforms, each choosing one candidate (the best one at temperature 0).
         temperature: 0 = keep the most likely candidate.
 
     Returns:
-        (B, Z) latents.
+        (B, K, Z) latents.
     """
     B, M, Z = z.shape
-    pos = torch.tensor(list(fixed))
-    ids = torch.tensor(list(fixed.values()))
+    at = torch.zeros(256, model.cfg.seq_len, dtype=torch.bool)
+    at[:, list(fixed)] = True
+    ids = torch.tensor([fixed[p] for p in sorted(fixed)])  # in the row-major order of `at`
     device = next(model.parameters()).device
     log_lik = []
     for rows in z.view(B * M, Z).split(256):
-        logp = model.decode(rows.to(device)).float()[:, pos].log_softmax(-1).cpu()  # (R, F, V)
+        # only the fixed positions are projected: (R F, V)
+        logp = model.decode(rows.to(device), None, at[: len(rows)].to(device)).float()
+        logp = logp.log_softmax(-1).cpu().view(len(rows), len(ids), -1)  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
-    log_lik = torch.cat(log_lik).view(B, M)  # log p(fixed | z_m)
-    w = log_lik.log_softmax(-1)  # w_m ∝ p(fixed | z_m)
-    chosen = pick(w, 1.0, u, greedy=temperature == 0)[0]
-    return z[torch.arange(B), chosen]
+    log_lik = torch.cat(log_lik).view(B, 1, M).expand(-1, u.shape[1], -1)  # log p(fixed | z_m)
+    w = log_lik.reshape(-1, M).log_softmax(-1)  # w_m ∝ p(fixed | z_m)
+    chosen = pick(w, 1.0, u.flatten(), greedy=temperature == 0)[0]
+    return z[torch.arange(B).repeat_interleave(u.shape[1]), chosen].view(B, -1, Z)
 
 
 @torch.no_grad()
@@ -103,6 +106,8 @@ def write(
         pattern: a fill-in template (see `pattern_positions`).
         tones: "free", or "strict" for regulated 平仄 with one rhyme group.
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
+            With fixed characters, a poem's candidates resample one pool: its rerank prior
+            draws and CANDIDATES more, each weighed once.
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
         start: index of the first poem within the seed's sequence (see `generate.stream`).
@@ -132,12 +137,12 @@ def write(
     Z, L = model.cfg.latent_dim, model.cfg.seq_len
     total = n * rerank
     z, u = prior_draws(total, Z, n_uniforms(model, decoding), seed, start * rerank)
-    if fixed and search:
+    if fixed and search:  # a poem's candidates resample one pool: its prior draws and more
         extra, pick_u = prior_draws(
-            total, Z * CANDIDATES, 1, None if seed is None else ~seed, start * rerank
+            n, Z * CANDIDATES, rerank, None if seed is None else ~seed, start
         )
-        candidates = torch.cat([z.unsqueeze(1), extra.view(total, CANDIDATES, Z)], dim=1)
-        z = posterior_latents(model, fixed, candidates, pick_u[:, 0], decoding.temperature)
+        pool = torch.cat([z.view(n, rerank, Z), extra.view(n, CANDIDATES, Z)], dim=1)
+        z = posterior_latents(model, fixed, pool, pick_u, decoding.temperature).view(total, Z)
     if tones == "strict":
         c = tone_constraints(model, z, fixed)
     else:

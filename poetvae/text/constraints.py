@@ -150,14 +150,14 @@ def merge(*fixed: dict[int, int]) -> dict[int, int]:
 
 
 @functools.cache
-def _template_masks(pieces: tuple[str, ...], form: Form) -> tuple[Tensor, Tensor]:
+def _templates(pieces: tuple[str, ...], form: Form) -> tuple[Tensor, Tensor, Tensor]:
     is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, unambiguous=True))
-    by_tone = {"平": is_ping, "仄": is_ze, "中": torch.ones(len(pieces), dtype=torch.bool)}
+    classes = torch.stack([is_ping, is_ze, torch.ones_like(is_ping)])  # (3, V): 平, 仄, 中
     templates = prosody.valid_patterns(form.n_lines, form.chars_per_line)
-    masks = torch.stack([torch.stack([by_tone[t] for t in "".join(tpl)]) for tpl in templates])
+    kinds = torch.tensor([["平仄中".index(t) for t in "".join(tpl)] for tpl in templates])
     # the first line rhymes where it ends level (首句入韵)
     rhymes = torch.stack([rhyme_positions(form, tpl[0][-1] == "平") for tpl in templates])
-    return masks, rhymes  # (T, L, V), (T, L)
+    return classes, kinds, rhymes  # (3, V), (T, L), (T, L)
 
 
 @torch.no_grad()
@@ -168,20 +168,20 @@ def tone_constraints(model: PoetVAE, z: Tensor, fixed: dict[int, int]) -> Constr
         ValueError: no template admits the fixed characters.
     """
     pieces = tuple(model.vocab.itos)
-    masks, rhymes = _template_masks(pieces, form_of(model))
-    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in masks])
+    classes, kinds, rhymes = _templates(pieces, form_of(model))
+    allowed = classes[kinds]  # (T, L, V)
+    fits = torch.tensor([all(m[p, i] for p, i in fixed.items()) for m in allowed])
     if not fits.any():
         raise ValueError("no regulated 平仄 template admits the fixed characters")
-    logp = model.decode(z.to(next(model.parameters()).device)).float().log_softmax(-1).cpu()
-    logp[..., [PAD_ID, UNK_ID]] = float("-inf")
+    p = model.decode(z.to(next(model.parameters()).device)).float().softmax(-1).cpu()
+    p[..., [PAD_ID, UNK_ID]] = 0.0
     # log P(template satisfied | z) = sum over positions of the log mass of allowed characters
-    mass = torch.stack(
-        [logp.masked_fill(~m, float("-inf")).logsumexp(-1).sum(-1) for m in masks], dim=1
-    )  # (B, T)
-    choice = mass.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
+    mass = (p @ classes.T.float()).log()  # (B, L, 3): of each tone class
+    score = mass.gather(-1, kinds.T.expand(len(p), -1, -1)).sum(1)  # (B, T)
+    choice = score.masked_fill(~fits, float("-inf")).argmax(-1)  # (B,)
     return Constraints(
         fixed=fixed,
-        allowed=masks[choice],
+        allowed=allowed[choice],
         rhymes=rhymes[choice],
         rhyme_groups=rhyme_matrix(pieces),
     )

@@ -56,7 +56,7 @@ def pick(
         top_p: sample only from the smallest set of ids holding this much probability.
         u: (B,) uniforms in [0, 1).
         greedy: take the likeliest id.
-        top: (B, TOP_K) the ids of each row's likeliest entries, likeliest first, if known.
+        top: (B, k) the ids of each row's k likeliest entries, likeliest first, if known.
 
     Returns:
         The ids, and (B,) uniforms left over: where u fell within the chosen id's share of the
@@ -70,11 +70,11 @@ def pick(
         return _inverse_cdf(logp.exp(), None, 1.0, u)
     # the nucleus lies in the top TOP_K for most rows; the others look 4x as far, and so on
     K = logp.shape[-1]
-    order = logp.topk(min(TOP_K, K), dim=-1).indices if top is None else top  # (B, TOP_K)
+    order = logp.topk(min(TOP_K, K), dim=-1).indices if top is None else top  # (B, k)
     sorted_p = logp.gather(-1, order).exp()  # descending
     ids, rest = _inverse_cdf(sorted_p, order, top_p, u)
     wide = ((sorted_p.sum(-1) < top_p) & (order.shape[-1] < K)).nonzero().flatten()
-    k = 4 * TOP_K
+    k = 4 * order.shape[-1]
     while len(wide):
         k = min(k, K)
         sorted_lp, order = logp[wide].topk(k, dim=-1)  # (R, k)

@@ -25,8 +25,9 @@ from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-# characters per position that re-masking passes sample among: pass 0's likeliest. 1,024 hold
-# the whole top-p 0.95 nucleus of pass 0 at 99.6 % of the bundled model's positions (256: 65 %)
+# characters a position is drawn among: its 1,024 likeliest in pass 0, the same in the later
+# passes. They hold the whole top-p 0.95 nucleus at T 0.9 at 99.6 % of the bundled model's
+# positions (the top 256 at 65 %)
 SHORTLIST = 1024
 
 
@@ -48,10 +49,12 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
-    All positions of a pass are drawn at once; where two positions that must differ (one line
-    without repeats, the rhyme positions without 重韵) draw one character, the later one draws
-    again without the characters its partners hold (see `_draw`). Where a constraint leaves
-    nothing else, a repeat stays.
+    All positions of a pass are drawn at once, each among the SHORTLIST characters that pass 0
+    found likeliest there, with their probabilities in the position's whole law (the top-p
+    nucleus is measured in it, and cut at the shortlist where it is wider). Where two
+    positions that must differ (one line without repeats, the rhyme positions without 重韵)
+    draw one character, the later one draws again without the characters its partners hold
+    (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
 
     Args:
         model: a PoetVAE.
@@ -60,9 +63,8 @@ def decode_latents(
             callers': rhyme through `constraints`). Passes are for the mask-predict decoder
             (Ghazvininejad et al. 2019): pass 0 draws every free position given z and the fixed
             characters; pass t re-masks the L (passes - t) / passes least confident characters
-            and draws them again given z and the rest, among the SHORTLIST characters that
-            pass 0 found likeliest there (their probabilities and the nucleus measured in the whole
-            law). The causal decoder draws left to right; the parallel one takes 1 pass.
+            and draws them again given z and the rest. The causal decoder draws left to right
+            (from the whole vocabulary); the parallel one takes 1 pass.
         u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
@@ -121,7 +123,7 @@ def decode_latents(
             redo = torch.zeros(B, L, dtype=torch.bool)
             redo[:, pos] = True
             logp = _log_probs(_restrict(logits[:, 0], c, group, redo, check=True), T)  # (B, V)
-            ids = _draw(ids, redo, logp, None, same, decoding, u[:, pos])
+            ids = _draw(ids, redo, logp, None, same, decoding, u[:, pos])[0]
         return ids
 
     logits = logits_of(ids, None)  # (B, L, V)
@@ -133,16 +135,15 @@ def decode_latents(
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
     logp = _log_probs(rows, T)  # (M, V)
-    top = None  # (M, K): each position's K = SHORTLIST likeliest, for the later passes
-    if passes > 1:
-        top = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1).indices
-    ids = _draw(ids, redo, logp, None, same, decoding, u[:, :L][:, free].flatten(), top)
+    cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
+    logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
+    ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u[:, :L][:, free].flatten())
     if passes > 1:
         # a draw's confidence: its probability under the law it was drawn from
         conf = torch.zeros(B, L)
-        conf[redo] = logp.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1).exp()
-        shortlist = torch.zeros(B, L, top.shape[-1], dtype=torch.long)
-        shortlist[redo] = top  # (B, L, K)
+        conf[redo] = chosen.exp()
+        shortlist = torch.empty(B, L, cand.shape[-1], dtype=torch.long)  # read where free
+        shortlist[redo] = cand
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
@@ -152,17 +153,16 @@ def decode_latents(
         logits = logits_of(ids.masked_fill(redo, MASK), redo)  # (M, V), M = B k
         logp = _log_probs(_restrict(logits, c, group, redo), T)  # (M, V)
         cand = shortlist[redo]  # (M, K)
+        logp = logp.gather(-1, cand)  # (M, K)
         u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
-        ids = _draw(ids, redo, logp.gather(-1, cand), cand, same, decoding, u_t)
-        if t + 1 < passes:
-            conf[redo] = logp.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1).exp()
+        ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u_t)
+        conf[redo] = chosen.exp()
     return ids
 
 
 def _log_probs(logits: Tensor, temperature: float) -> Tensor:
     """log softmax(logits / T), the law characters are drawn from (the untempered one at T = 0,
-    for argmax decoding); divides `logits` in place (a copy of (B L, V) costs more than the
-    division)."""
+    for argmax decoding); divides `logits` in place."""
     if temperature > 0 and temperature != 1.0:
         logits = logits.div_(temperature)
     return logits.log_softmax(-1)
@@ -200,9 +200,8 @@ def _draw(
     same: Tensor,
     d: Decoding,
     u: Tensor,
-    top: Tensor | None = None,
-) -> Tensor:
-    """Draw the positions of `redo` at once; returns a copy of (B, L) ids with them written.
+) -> tuple[Tensor, Tensor]:
+    """Draw the positions of `redo` at once.
 
     Args:
         ids: (B, L) ids; those outside `redo` are kept (MASK counts as no character).
@@ -213,7 +212,10 @@ def _draw(
         same: (B, L, L) bool, pairs of positions that must not hold one character.
         d: greedy (temperature 0) or not, and top-p.
         u: (M,) uniforms.
-        top: (M, k) the ids of each row's k likeliest characters, if known (see `pick`).
+
+    Returns:
+        A copy of ids with the positions of `redo` written, and (M,) the log-probability of
+        each drawn character under its row's law.
 
     A drawn position clashes when a kept position, or a drawn one to its left, that it must
     differ from holds its character. Clashing positions draw again from their law without the
@@ -229,8 +231,10 @@ def _draw(
     before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
     settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
     rows = torch.arange(len(b))
-    k, rest = pick(logp, d.top_p, u, greedy, top)
+    k, rest = pick(logp, d.top_p, u, greedy)
+    chosen = torch.empty(len(b), dtype=torch.long)  # (M,) indices into K
     for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
+        chosen[rows] = k
         ids[b[rows], pos[rows]] = k if cand is None else cand[rows, k]
         clash = (ids[b] == ids[b, pos][:, None]) & partners & before  # (M, L)
         clash = clash.any(-1) & ~settled
@@ -253,7 +257,7 @@ def _draw(
         settled[rows[~left]] = True
         rows = rows[left]
         k, rest[rows] = pick(restricted[left], d.top_p, rest[rows], greedy)
-    return ids
+    return ids, logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
 
 
 def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor, at: list[int]):

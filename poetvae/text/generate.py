@@ -49,9 +49,10 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
-    All positions of a pass are drawn at once, each among the SHORTLIST characters that pass 0
-    found likeliest there, with their probabilities in the position's whole law (the top-p
-    nucleus is measured in it, and cut at the shortlist where it is wider). Where two
+    All positions of a pass are drawn at once; with re-masking passes, each among the SHORTLIST
+    characters that pass 0 found likeliest there, with their probabilities in the position's
+    whole law (the top-p nucleus is measured in it, and cut at the shortlist where it is
+    wider). Where two
     positions that must differ (one line without repeats, the rhyme positions without 重韵)
     draw one character, the later one draws again without the characters its partners hold
     (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
@@ -134,9 +135,10 @@ def decode_latents(
     redo = free.expand(B, L)
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
-    logp = _log_probs(rows, T)  # (M, V)
-    cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
-    logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
+    logp, cand = _log_probs(rows, T), None  # (M, V)
+    if passes > 1:  # the shortlists of the later passes, drawn from in pass 0 too
+        cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
+        logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
     ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u[:, :L][:, free].flatten())
     if passes > 1:
         # a draw's confidence: its probability under the law it was drawn from

@@ -6,6 +6,7 @@ Only click is imported at module level, so `poetvae --help` stays instant.
 
 import functools
 import math
+import sys
 
 import click
 
@@ -15,7 +16,6 @@ MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
 MAX_BATCH = 65_536
-SEED_RANGE = click.IntRange(-(2**63), 2**64 - 1)  # what torch.manual_seed takes
 
 
 class Number(click.FloatRange):
@@ -31,6 +31,30 @@ class Number(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return super().convert(number, param, ctx)
+
+
+class Seed(click.types.IntParamType):
+    """Any integer torch.manual_seed takes (-2**63 to 2**64 - 1), without that range in --help."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not -(2**63) <= number < 2**64:
+            self.fail(f"{number} is not a 64-bit seed (-2**63 to 2**64 - 1)", param, ctx)
+        return number
+
+
+class LazyHelpOption(click.Option):
+    """An option whose help ends with text computed when --help is shown (`more`: a function),
+    so that a table that needs torch to read is read only then."""
+
+    def __init__(self, *args, more, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.more = more
+
+    def get_help_record(self, ctx):
+        self.help = f"{self.help} {self.more()}"
+        self.more = lambda: ""  # once per process is enough
+        return super().get_help_record(ctx)
 
 
 def one_line_errors(f):
@@ -72,14 +96,14 @@ device = click.option(
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
 seed = click.option(
-    "--seed", type=SEED_RANGE, default=None, help="Random seed; same seed, same output."
+    "--seed", type=Seed(), default=None, help="Random seed; same seed, same output."
 )
 
 
 def seed_for(what: str):
     """--seed with default 0, for commands that are reproducible by default."""
     return click.option(
-        "--seed", type=SEED_RANGE, default=0, show_default=True, help=f"Seed for {what}."
+        "--seed", type=Seed(), default=0, show_default=True, help=f"Seed for {what}."
     )
 
 
@@ -91,15 +115,10 @@ output_format = click.option(
     show_default=True,
     help="Readable text or JSON.",
 )
-overrides = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a model config field of the preset, e.g. --set latent_dim=32 (repeatable).",
-)
 resume = click.option(
-    "--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its last checkpoint, with its model config and corpus.",
 )
 
 
@@ -114,7 +133,7 @@ def apply(*decorators):
     return wrap
 
 
-training = apply(
+_training = apply(
     click.option(
         "--epochs",
         type=Number(min=0, max=100_000, min_open=True),
@@ -151,14 +170,6 @@ training = apply(
     device,
     seed_for("init and batch order"),
     click.option(
-        "--preset",
-        type=click.Choice(["tiny", "base"]),
-        default="base",
-        show_default=True,
-        help="Model size for a new run.",
-    ),
-    overrides,
-    click.option(
         "--beta",
         type=Number(min=0, max=1000),
         default=1.0,
@@ -182,7 +193,95 @@ training = apply(
     resume,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
-"""The options every `train` command shares, in one place."""
+
+
+def training(command):
+    """The options every `train` command shares. The optimisation options reach the command as
+    one TrainConfig, `train_cfg`, and --quiet as `progress` (a bar maker, or None); --device,
+    --preset, --set and --resume come as they are."""
+
+    @functools.wraps(command)
+    def with_config(
+        *args,
+        epochs,
+        max_steps,
+        batch_size,
+        lr,
+        warmup_steps,
+        seed,
+        beta,
+        kl_warmup,
+        eval_every,
+        quiet,
+        **kwargs,
+    ):
+        from .core.train import TrainConfig
+
+        try:
+            cfg = TrainConfig(
+                epochs=epochs,
+                max_steps=max_steps,
+                batch_size=batch_size,
+                lr=lr,
+                warmup_steps=warmup_steps,
+                seed=seed,
+                beta=beta,
+                kl_warmup_steps=kl_warmup,
+                eval_every=eval_every,
+            )
+        except ValueError as e:  # e.g. both --epochs and --max-steps
+            raise click.UsageError(str(e)) from None
+        return command(*args, train_cfg=cfg, progress=None if quiet else progress_bar, **kwargs)
+
+    return _training(with_config)
+
+
+def progress_bar(total: int, initial: int):
+    """The training bar, on stderr (tqdm is imported here: the core imports only torch)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, dynamic_ncols=True, unit="step", file=sys.stderr)
+
+
+def model_config(config: str, presets: dict[str, str], note: str = ""):
+    """--preset and --set for a model config class.
+
+    Args:
+        config: "module:Class" of the frozen config dataclass (imported only when --help shows
+            its fields, so that `--help` needs no torch).
+        presets: preset name -> what it is, for --help.
+        note: what --help should say about some of the keys.
+    """
+
+    def fields() -> str:
+        import importlib
+
+        from .core.config import settable
+
+        module, name = config.split(":")
+        cls = getattr(importlib.import_module(module), name)
+        return "Keys (base values): " + ", ".join(f"{k}={v}" for k, v in settable(cls).items())
+
+    return apply(
+        click.option(
+            "--preset",
+            type=click.Choice(list(presets)),
+            default="base",
+            show_default=True,
+            help="Model size for a new run: "
+            + "; ".join(f"{k} = {v}" for k, v in presets.items())
+            + ".",
+        ),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            cls=LazyHelpOption,
+            more=fields,
+            help=f"Change one field of the preset, e.g. --set latent_dim=32 (repeatable). {note}",
+        ),
+    )
 
 
 def say(text: str) -> None:
@@ -193,28 +292,24 @@ def say(text: str) -> None:
         click.echo(text, err=True)
 
 
-def train_config():
-    """The TrainConfig that the `training` options of the running command ask for.
-
-    max_steps stands in as 1 when --epochs is given: the trainer sets it from the corpus size.
-    """
-    from .core.train import TrainConfig
-
-    p = click.get_current_context().params
-    return TrainConfig(
-        max_steps=p["max_steps"] or 1,
-        batch_size=p["batch_size"],
-        lr=p["lr"],
-        warmup_steps=p["warmup_steps"],
-        seed=p["seed"],
-        beta=p["beta"],
-        kl_warmup_steps=p["kl_warmup"],
-        eval_every=p["eval_every"],
-    )
-
-
 def say_trained(result: dict) -> None:
     """The closing line of a training command: where it stopped and its last validation."""
+    if result["step"] == result["start"]:
+        say(
+            f"nothing to train: {result['out']} is already at step {result['step']}, the end of "
+            "its step budget (give a larger --max-steps or --epochs to train on)"
+        )
+        return
     valid = " ".join(f"{k}={v:.4g}" for k, v in result["valid"].items())
     ending = "stopped" if result["stopped_early"] else "done"
     say(f"{ending} at step {result['step']}: {valid} -> {result['out']}")
+
+
+def check_passes(passes: int | None, seq_len: int) -> None:
+    """--passes against the loaded model: a pass redraws at least one of its characters."""
+    if passes is not None and passes > seq_len:
+        raise click.BadParameter(
+            f"{passes} is more than the model's {seq_len} characters (one pass redraws at "
+            "least one)",
+            param_hint="'--passes'",
+        )

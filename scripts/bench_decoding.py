@@ -11,8 +11,8 @@ Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
       --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
       mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
-A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1); a key not
-given takes `poetvae generate`'s default.
+A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1), rhyme_book;
+a key not given takes `poetvae generate`'s default.
 """
 
 import argparse
@@ -26,7 +26,7 @@ import torch
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
 from poetvae.text.decoding import Decoding
-from poetvae.text.evaluate import CharBigram, sample_stats, song_judge
+from poetvae.text.evaluate import CharBigram, sample_stats, song_judge, whole_poem_figures
 from poetvae.text.generate import generate
 from poetvae.text.model import load
 
@@ -45,6 +45,7 @@ def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
         "copied_lines": round(1 - stats["novel_lines"], 4),
         "prosody_all": round(rates["all"], 3),
         "rhyme": round(rates["rhyme"], 3),
+        **whole_poem_figures(poems, judges["train_list"]),
     }
 
 
@@ -58,7 +59,7 @@ def parse_row(text: str) -> tuple[str, dict]:
 
 
 def type_of(key: str):
-    return float if key in ("temperature", "top_p") else int
+    return {"temperature": float, "top_p": float, "rhyme_book": str}.get(key, int)
 
 
 def main() -> None:
@@ -75,7 +76,11 @@ def main() -> None:
     width = next(iter(models.values())).cfg.chars_per_line
     corpus = load_corpus(CORPUS[width], splits=("train", "test"))
     train = set(corpus.splits["train"])
-    judges = {"train": CharBigram(corpus.splits["train"], width), "song": song_judge(width)}
+    judges = {
+        "train": CharBigram(corpus.splits["train"], width),
+        "song": song_judge(width),
+        "train_list": corpus.splits["train"],
+    }
     real = random.Random(args.seed).sample(corpus.splits["test"], args.n)
     real = [[t[i : i + width] for i in range(0, len(t), width)] for t in real]
     rows = [{"row": "real test poems", **figures(real, train, judges)}]

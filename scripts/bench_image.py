@@ -61,7 +61,6 @@ def bench_fit(kind: str, train: tuple, data, device: torch.device) -> dict:
             TrainConfig(max_steps=10, batch_size=BATCH),
             f"{tmp}/w",
             device,
-            progress=False,
         )
         model = fresh(kind, data, device)
         if device.type == "cuda":
@@ -76,7 +75,6 @@ def bench_fit(kind: str, train: tuple, data, device: torch.device) -> dict:
             f"{tmp}/r",
             device,
             meta=model.meta(),
-            progress=False,
         )
         sync(device)
         seconds = time.perf_counter() - start

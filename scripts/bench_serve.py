@@ -2,8 +2,17 @@
 a bounded number of requests and a bounded time per scenario. Prints JSON: requests per second,
 p50/p99 latency and errors per scenario.
 
+Then a burst: B concurrent requests of the heaviest kind a request may be (16 poems, rerank 8,
+strict acrostic), most of which the server gives up on at its timeout, and, as soon as the last
+of them is answered, one light request (n=1, default decoding). Reports the burst's statuses and
+how fast the light request was answered, beside its time on an idle server.
+
 Usage: OMP_NUM_THREADS=1 python scripts/bench_serve.py [--clients 8] [--requests 400]
-       [--seconds 60] [--checkpoint FORM=DIR ...]
+       [--seconds 60] [--burst 30] [--only load|burst] [--checkpoint FORM=DIR ...]
+With --clients 1 the p50 is the median time of one request alone (e.g. a rewrite's).
+
+Run it from the root of the checkout to measure: the server is `python -m poetvae`, which imports
+the package from the working directory before PYTHONPATH.
 """
 
 import argparse
@@ -18,11 +27,21 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections import Counter
 
 SCENARIOS = {  # name -> GET /api/write query
     "write 4 poems (default decoding)": {"n": 4},
     "acrostic + strict tones, 1 poem": {"n": 1, "acrostic": "春夏秋冬", "tones": "strict"},
+    # the studio's 重写 with line 1 kept: one poem, a whole-poem pattern, a fresh seed each time
+    "rewrite 五言, line 1 kept": {"n": 1, "pattern": "白日依山尽，" + "，".join(["＿" * 5] * 3)},
+    "rewrite 七言, line 1 kept": {
+        "form": "qiyan",
+        "n": 1,
+        "pattern": "两个黄鹂鸣翠柳，" + "，".join(["＿" * 7] * 3),
+    },
 }
+HEAVIEST = {"n": 16, "rerank": 8, "acrostic": "春夏秋冬", "tones": "strict"}  # the server's bounds
+LIGHT = {"n": 1}
 
 
 def free_port() -> int:
@@ -98,21 +117,67 @@ def load(port: int, path: str, clients: int, requests: int, seconds: float) -> d
     }
 
 
+def get(port: int, query: dict, timeout: float = 600) -> tuple[int, float]:
+    """(status, seconds) of one GET /api/write on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.perf_counter()
+    conn.request("GET", "/api/write?" + urllib.parse.urlencode(query))
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, time.perf_counter() - t0
+
+
+def burst(port: int, size: int) -> dict:
+    """`size` heaviest requests at once, then one light request as soon as they are answered."""
+    alone = sorted(get(port, LIGHT)[1] for _ in range(5))
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def heavy():
+        status, _ = get(port, HEAVIEST)
+        with lock:
+            statuses[status] += 1
+
+    threads = [threading.Thread(target=heavy) for _ in range(size)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answered = time.perf_counter() - t0
+    status, light = get(port, LIGHT)
+    return {
+        "heaviest": HEAVIEST,
+        "burst": size,
+        "burst_statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "burst_answered_s": round(answered, 2),
+        "light_after_burst_ms": round(1000 * light, 1),
+        "light_after_burst_status": status,
+        "light_alone_median_ms": round(1000 * alone[2], 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--requests", type=int, default=400, help="per scenario, at most")
     ap.add_argument("--seconds", type=float, default=60, help="per scenario, at most")
+    ap.add_argument("--burst", type=int, default=30, help="heaviest requests at once")
+    ap.add_argument("--only", choices=["load", "burst"], help="run one part only")
     ap.add_argument("--checkpoint", action="append", default=[], metavar="FORM=DIR")
     args = ap.parse_args()
     port = free_port()
     server = start_server(port, args.checkpoint)
     try:
         results = {}
-        for name, query in SCENARIOS.items():
+        for name, query in SCENARIOS.items() if args.only != "burst" else ():
             path = "/api/write?" + urllib.parse.urlencode(query)
             load(port, path, 1, 3, 60)  # warm-up: the model loads on its first request
             results[name] = load(port, path, args.clients, args.requests, args.seconds)
+        if args.only != "load":
+            get(port, {**HEAVIEST, "n": 1})  # warm-up
+            results["light request after a burst of the heaviest"] = burst(port, args.burst)
     finally:
         server.terminate()
         server.wait(10)

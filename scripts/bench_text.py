@@ -61,9 +61,7 @@ def train_speed(result, model, plain, x, device, steps: int, batch: int) -> None
 
     def run_fit(steps: int) -> float:
         tcfg = TrainConfig(max_steps=steps, batch_size=batch, eval_every=10**9)
-        return timed(
-            lambda: fit(model, (x,), None, tcfg, "/tmp/bench_text", device, progress=False)
-        )[1]
+        return timed(lambda: fit(model, (x,), None, tcfg, "/tmp/bench_text", device))[1]
 
     run_fit(5)  # warm-up: allocator, kernels
     # both runs write one final checkpoint: their difference is steps training steps

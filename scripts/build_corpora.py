@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from poetvae.text.corpus import is_ideograph
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM_URL = "https://github.com/chinese-poetry/chinese-poetry"
 
@@ -196,13 +198,6 @@ def clean_lines(paragraphs: Iterable[str]) -> tuple[list[str], bool]:
     text = replace_composed(text).translate(MARKS)
     text = "".join(text.split())
     return [line for line in SEPARATOR_RE.split(text) if line], unclosed
-
-
-@cache
-def is_ideograph(char: str) -> bool:
-    """Tells whether a character is a CJK (unified or compatibility) ideograph."""
-    name = unicodedata.name(char, "")
-    return name.startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
 
 
 def classify(lines: list[str]) -> str:

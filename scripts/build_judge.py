@@ -58,6 +58,7 @@ def build(src: Path, out: Path) -> dict:
     convert = make_converter("simplified")
     tang = tang_lines(REPO_ROOT / "corpora")
     found = {form: set() for form in FORMS}
+    whole: set[str] = set()  # whole poems, one line of verse after another
     poems = 0
     for path in sorted(src.glob("dist/quantangshi/poet.song.*.json")):
         for record in json.loads(path.read_text(encoding="utf-8")):
@@ -66,7 +67,10 @@ def build(src: Path, out: Path) -> dict:
             if unclosed or form not in FORMS:
                 continue
             poems += 1
-            found[form].update(convert(line) for line in lines)
+            simple = [convert(line) for line in lines]
+            found[form].update(simple)
+            if len(simple) in (4, 8) and not tang.intersection(simple):
+                whole.add("，".join(simple))
     summary = {"source": package_version(src), "song_poems_used": poems}
     for form, lines in found.items():
         keep = sorted(line for line in lines - tang if kept(line))
@@ -76,6 +80,9 @@ def build(src: Path, out: Path) -> dict:
             "in_tang_corpora": len(lines & tang),
             "kept": len(keep),
         }
+    keep = sorted(poem for poem in whole if kept(poem))
+    write_gzip(out / "poems.txt.gz", keep)
+    summary["poems"] = {"distinct": len(whole), "kept": len(keep)}
     (out / "README.md").write_text(render_readme(summary), encoding="utf-8")
     return summary
 
@@ -102,6 +109,11 @@ the model's line length.
 | file | distinct Song lines | also in the Tang corpora (dropped) | kept |
 |---|---|---|---|
 {rows}
+
+`poems.txt.gz` holds whole poems (lines joined by `，`) for the outside judge of whole-poem
+coherence (`coherence` in `poetvae eval`): the {s["poems"]["distinct"]:,} distinct Song poems of
+four or eight lines (绝句 and 律诗 shapes) that share no line with the Tang corpora, one in
+{KEEP_ONE_IN} kept by the same hash rule ({s["poems"]["kept"]:,} poems).
 
 Rebuild:
 

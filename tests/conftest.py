@@ -50,7 +50,7 @@ def tiny_run(tmp_path_factory, poem_file):
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
-    train(str(poem_file), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
+    train(str(poem_file), out, cfg, pick_device("cpu"), preset="tiny")
     return out
 
 
@@ -65,7 +65,7 @@ def tiny_qiyan_run(tmp_path_factory):
     path.write_text("\n".join(shipped_poems("tang-qiyan-quatrain")) + "\n", encoding="utf-8")
     out = tmp_path_factory.mktemp("runs") / "tiny-qiyan"
     cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
-    train(str(path), out, cfg, pick_device("cpu"), preset="tiny", progress=False)
+    train(str(path), out, cfg, pick_device("cpu"), preset="tiny")
     return out
 
 
@@ -138,6 +138,5 @@ def _continued(tmp_path_factory, poem_file, start, decoder):
         pick_device("cpu"),
         overrides=overrides,
         init_from=start,
-        progress=False,
     )
     return out

@@ -56,21 +56,73 @@ def test_train_then_generate_then_resume(tmp_path, poem_file):
         and text == run("generate", "--checkpoint", out, "-n", 3, "--seed", 1).output
     )
 
-    result = run(
-        "train",
-        "--corpus",
-        poem_file,
-        "--out",
-        out,
-        "--max-steps",
-        9,
-        "--batch-size",
-        16,
-        "--resume",
-        "--quiet",
-    )
+    # the run records its corpus: --resume needs only --out
+    resume = ("train", "--out", out, "--batch-size", 16, "--resume", "--quiet", "--max-steps")
+    result = run(*resume, 9)
     assert result.exit_code == 0, result.output
     assert checkpoint.read_meta(out)["step"] == 9
+    result = run(*resume, 9)
+    assert result.exit_code == 0 and "nothing to train" in result.output
+    assert "already at step 9" in result.output and "done" not in result.output
+    result = run(*resume, 12, "--set", "latent_dim=32")  # not silently ignored
+    assert_one_line_error(result)
+    assert "keeps its model config (latent_dim=8)" in result.output
+    assert checkpoint.read_meta(out)["step"] == 9
+    assert_one_line_error(run(*resume, 12, "--preset", "base"))  # nor another preset
+    assert "keeps its model config (d_model=32" in run(*resume, 12, "--preset", "base").output
+    # the command that made the run, rerun with --resume: options that change nothing are fine
+    assert run(*resume, 10, "--preset", "tiny", "--set", "latent_dim=8").exit_code == 0
+
+
+def test_seed_help_hides_its_64_bit_range_and_passes_stop_at_the_models_length():
+    for command in (("generate",), ("train",), ("eval",), ("image", "sample")):
+        text = run(*command, "--help").output
+        assert "--seed INTEGER " in text and "9223372036854775808" not in text
+    assert_one_line_error(run("generate", "--seed", 2**64))
+    assert "not a 64-bit seed" in run("generate", "--seed", 2**64).output
+    result = run("generate", "-n", 1, "--passes", 21)  # the wuyan model has 20 characters
+    assert_one_line_error(result)
+    assert "--passes" in result.output and "model's 20 characters" in result.output
+    assert run("generate", "-n", 1, "--passes", 20, "--refine", 0).exit_code == 0
+    assert run("generate", "-n", 1, "--passes", 28, "--refine", 0, "--form", "qiyan").exit_code == 0
+
+
+def test_pasted_input_traditional_script_another_form_and_unknown_characters():
+    simplified = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    traditional = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    plain, pasted = run("reconstruct", simplified), run("reconstruct", traditional)
+    assert pasted.exit_code == 0 and pasted.stdout == plain.stdout  # read as the corpora are
+    assert f"read in Simplified script: {simplified}" in pasted.output
+    assert "<unk>" not in pasted.output
+    seven = "两个黄鹂鸣翠柳，一行白鹭上青天。窗含西岭千秋雪，门泊东吴万里船。"
+    for args in (("reconstruct", seven), ("interpolate", simplified, seven)):
+        result = run(*args)
+        assert_one_line_error(result)
+        assert "4 lines of 7 characters" in result.output and "try --form qiyan" in result.output
+    assert run("reconstruct", seven, "--form", "qiyan").exit_code == 0
+    # 龍鳳 are read as 龙凤; characters with no reading are listed in the order given
+    assert run("generate", "--acrostic", "龍鳳呈祥", "-n", 1, "--seed", 1).stdout[0] == "龙"
+    result = run("generate", "--acrostic", "鿏鿎呈祥", "-n", 1)
+    assert_one_line_error(result)
+    assert "vocabulary: 鿏鿎" in result.output
+    result = run("reconstruct", "白日依山鿏，黄河入海鿎。欲穷千里目，更上一层鿏。")
+    assert result.output.endswith("(read as <unk>): 鿏鿎\n")
+
+
+def test_train_help_describes_the_presets_and_every_settable_key():
+    from poetvae.core.config import settable
+    from poetvae.text.model import PoetVAEConfig
+
+    text = " ".join(run("train", "--help").output.split())
+    assert "tiny = width 32" in text and "base = width 192" in text
+    keys = settable(PoetVAEConfig)
+    assert "free_bits" in keys and "vocab_size" not in keys  # the corpus sets the vocabulary
+    assert all(f"{k}={v}" in text for k, v in keys.items())
+    assert "free_bits: the KL of each latent dimension" in text
+    result = run("train", "--corpus", "x", "--set", "latent=3")
+    assert_one_line_error(result)
+    assert "key 'latent' is unknown: choose from d_model, n_layers" in result.output
+    assert "free_bits" in result.output
 
 
 def test_generate_without_a_seed_differs_between_runs():
@@ -96,22 +148,36 @@ def test_a_fixed_rhyme_character_without_a_rhyme_group_is_a_clear_error():
     pattern = "床前＿＿光，疑是＿＿𣃁"
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0)
     assert_one_line_error(result)
-    assert "--no-rhyme" in result.output
+    assert "turn rhyme off" in result.output
     result = run("generate", "--pattern", pattern, "-n", 1, "--seed", 0, "--no-rhyme")
     line = result.output.split("\n")[1]
     assert result.exit_code == 0 and line.startswith("疑是") and line.endswith("𣃁。")
 
 
+@pytest.mark.parametrize("form,line", [("wuyan", "白日依山尽"), ("qiyan", "两个黄鹂鸣翠柳")])
+def test_a_pattern_may_keep_line_3_only_and_a_kept_character_that_breaks_tones_is_named(form, line):
+    pattern = "，".join(["＿" * len(line)] * 2 + [line])
+    result = run("generate", "--form", form, "--pattern", pattern, "-n", 3, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [p["lines"][2] for p in json.loads(result.output)] == [line] * 3
+    pattern = "＿" * len(line) + "，" + line  # as line 2, whose end must rhyme, so be 平
+    strict = run("generate", "--form", form, "--pattern", pattern, "--tones", "strict")
+    assert_one_line_error(strict)
+    assert "the kept " in strict.output and "(line 2, character " in strict.output
+    assert "where every regulated 平仄 template wants" in strict.output
+
+
 def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
     from poetvae.text import prosody
 
-    def rhyme_rate(*flags):
+    def rhyme_rate(*flags, book="pingshui"):
         result = run("generate", "-n", 40, "--seed", 5, "--format", "json", *flags)
         assert result.exit_code == 0, result.output
         poems = [row["lines"] for row in json.loads(result.output)]
-        return sum(prosody.check(p)["rhyme"] for p in poems) / len(poems)
+        return sum(prosody.check(p, book)["rhyme"] for p in poems) / len(poems)
 
-    assert rhyme_rate() == 1.0
+    assert rhyme_rate() == 1.0  # by 平水韵, the default
+    assert rhyme_rate("--rhyme-book", "xinyun", book="xinyun") == 1.0
     assert rhyme_rate("--no-rhyme") < 0.6  # the model alone rhymes about one quatrain in five
 
 
@@ -125,6 +191,10 @@ def test_bundled_model_rhymes_by_default_and_not_with_no_rhyme():
         ["train", "--corpus", "{poems}", "--out", "{run}"],  # holds a run: needs --resume
         ["train", "--corpus", "{poems}", "--out", "{tmp}/fresh", "--resume"],
         ["train", "--corpus", "{poems}", "--set", "latent_dim=many"],
+        ["train", "--corpus", "{poems}", "--set", "vocab_size=3"],  # the corpus decides it
+        ["train", "--out", "{tmp}/fresh"],  # a new run needs a corpus
+        ["train", "--resume"],  # which run?
+        ["train", "--out", "{run}", "--resume", "--preset", "base"],
         ["generate", "--checkpoint", "{tmp}/nowhere"],
         ["generate", "--checkpoint", "{run}", "-n", "0"],
         ["generate", "--checkpoint", "{run}", "-n", "-3"],
@@ -221,10 +291,14 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         assert report["data"][key] == report["data"][key]  # not NaN
     assert report["data"]["iw_samples"] == 3 and report["data"]["n"] == 10
     assert report["samples"]["rhyme"] is True  # samples are decoded as generate decodes them
+    assert report["samples"]["rhyme_book"] == "pingshui"
+    assert report["samples"]["prosody"]["rhyme_pingshui"] == 1.0  # rhymed by the book
     for side in ("samples", "reference"):
         for key in ("novelty", "distinct_1", "distinct_2", "repeat_line_share"):
             assert 0 <= report[side][key] <= 1
         assert 0 <= report[side]["prosody"]["all"] <= 1
+        prosody = report[side]["prosody"]  # rhyme by both books, for samples and real poems
+        assert prosody["rhyme"] == prosody["rhyme_pingshui"] and 0 <= prosody["rhyme_xinyun"] <= 1
         assert 0 < report[side]["bigram_nll_per_char"] < 20
     text = run(
         "eval",
@@ -242,6 +316,7 @@ def test_eval_json_has_every_documented_key(tiny_run, poem_file):
         5,
     )
     assert text.exit_code == 0 and "IWAE NLL" in text.output and "(K=2)" in text.output
+    assert "prosody rhyme_pingshui" in text.output and "prosody rhyme_xinyun" in text.output
 
 
 def test_write_to_order_commands(tiny_run):
@@ -444,13 +519,22 @@ def test_a_closed_pipe_ends_generate_at_once_without_a_traceback():
     assert time.monotonic() - start < 10  # at the next chunk at the latest, not after 10^8 poems
 
 
-def test_a_corpus_too_small_for_a_valid_split_still_trains(tmp_path):
-    corpus = tmp_path / "two.txt"
-    corpus.write_text("白日\n黄河\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    "text,count",
+    [
+        ("hello world\nthis is not a poem\n", "2 texts, none a poem"),  # not Chinese verse
+        ("白日\n黄河\n", "train 2, valid 0"),  # verse, but too little of it to split
+    ],
+)
+def test_a_corpus_too_small_to_split_is_refused_in_one_line(tmp_path, text, count):
+    corpus = tmp_path / "poems.txt"
+    corpus.write_text(text, encoding="utf-8")
+    out = tmp_path / "run"
     args = ["--preset", "tiny", "--max-steps", 2, "--device", "cpu", "--quiet"]
-    result = run("train", "--corpus", corpus, "--out", tmp_path / "run", *args)
-    assert result.exit_code == 0, result.output
-    assert run("generate", "--checkpoint", tmp_path / "run", "-n", 2).exit_code == 0
+    result = run("train", "--corpus", corpus, "--out", out, *args)
+    assert result.exit_code == 1 and not out.exists()
+    message = result.output.strip()
+    assert "\n" not in message and str(corpus) in message and count in message
 
 
 def test_the_library_decodes_by_default_as_the_cli_does(tiny_run):

@@ -26,11 +26,25 @@ def test_user_text_file_reports_what_does_not_fit(poem_file):
     assert all(len(p) == 20 for p in corpus.splits["train"])
 
 
+def test_texts_in_other_scripts_are_skipped_and_counted(tmp_path):
+    others = [
+        "abcde fghij klmno pqrst",
+        "hello world",
+        "白日依山尽，黄河入海流。欲穷千里目，更上一层lou。",
+    ]
+    path = tmp_path / "poems.txt"
+    path.write_text("\n".join(shipped_poems(n=40) + others) + "\n", encoding="utf-8")
+    corpus = load_corpus(str(path))
+    assert corpus.form == Form(4, 5) and corpus.skipped == 3
+    assert sum(len(v) for v in corpus.splits.values()) == 40
+    assert parse_poem("abcde fghij klmno pqrst", Form(4, 5)) is None
+
+
 def test_user_json_lines_file(tmp_path):
     rows = [
         {"paragraphs": ["床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"]},
         {"text": "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"},
-    ] * 10
+    ] + [{"content": p} for p in shipped_poems(n=40)]  # enough for a valid split
     path = tmp_path / "poems.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     corpus = load_corpus(str(path))

@@ -75,7 +75,8 @@ def test_mask_predict_passes_keep_fixed_characters_and_change_only_what_they_rem
     model = load(tiny_mask_predict_run)
     poems = write(model, 8, Decoding(passes=4, refine=1), seed=2, acrostic="春夏秋冬")
     assert [[line[0] for line in p] for p in poems] == [list("春夏秋冬")] * 8
-    z, u = prior_draws(16, model.cfg.latent_dim, 2 * (model.cfg.seq_len + 1), seed=1)
+    z, u = prior_draws(model.prior, 16, 2 * (model.cfg.seq_len + 1), seed=1)
+    z = z[:, 0]
     c = rhyme_constraints(model, 16)
     d = Decoding(temperature=1.0, top_p=1.0, passes=2)
     one = decode_latents(model, z, d, u=u, constraints=c)
@@ -93,3 +94,42 @@ def test_passes_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, t
         generate(load(tiny_run), 2, Decoding(passes=3))
     with pytest.raises(ValueError, match="causal"):
         write(load(tiny_causal_run), 2, acrostic="春夏秋冬")
+
+
+def _refiner_model(seed: int = 0) -> PoetVAE:
+    from poetvae.text.model import PoetVAEConfig
+
+    torch.manual_seed(seed)
+    cfg = PoetVAEConfig.preset("tiny", vocab_size=40, decoder="mask-predict", refiner_layers=1)
+    return PoetVAE(cfg)
+
+
+def test_the_refiner_reads_every_line_and_leaves_the_likelihood_exact():
+    model = _refiner_model().eval()
+    z = torch.randn(2, model.cfg.latent_dim)
+    x1, x2 = _poems(model, 2, 0), _poems(model, 2, 1)
+    assert torch.equal(model.logits(z, x1), model.logits(z, x2))  # p(x | z): no characters read
+    draft = x1.masked_fill(torch.arange(model.cfg.seq_len) < 10, MASK)
+    changed = draft.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % model.cfg.vocab_size  # the last character of the poem
+    a, b = model.decode(z, draft), model.decode(z, changed)
+    assert not torch.allclose(a[:, 0], b[:, 0])  # the first character reads the last line
+
+
+def test_the_refiner_term_trains_the_refiner_alone():
+    model = _refiner_model().train()
+    x = _poems(model, 4, 0)
+    mu, logvar = model.encode(x)
+    h = model._features(mu, None)
+    nll, masked = model._refiner_nll(h.detach(), model._project(h).detach(), x)
+    nll.sum().backward()
+    touched = {n.split(".")[0] for n, p in model.named_parameters() if p.grad is not None}
+    assert touched == {
+        "refiner",
+        "refine_pos",
+        "refine_mask",
+        "refine_norm",
+        "draft_in",
+        "draft_norm",
+    }
+    assert len(masked) >= 4 and (masked > 0).all()

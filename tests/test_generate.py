@@ -33,7 +33,8 @@ def test_poems_have_the_model_form_and_no_repeats_within_a_line(tiny_run):
 
 def test_large_batches_are_decoded_in_chunks_with_the_same_result(tiny_run):
     model = load(tiny_run)
-    z, u = prior_draws(300, model.cfg.latent_dim, model.cfg.seq_len + 1, seed=4)
+    z, u = prior_draws(model.prior, 300, model.cfg.seq_len + 1, seed=4)
+    z = z[:, 0]
     c = rhyme_constraints(model, 300)
     d = Decoding(temperature=0.8, top_p=0.9, passes=1)
     whole = decode_latents(model, z, d, u=u, constraints=c)  # 2 chunks
@@ -58,11 +59,11 @@ def test_default_poems_rhyme_without_repeating_a_rhyme_character(tiny_run):
 
 
 def test_rhyme_group_law_is_the_product_of_each_positions_mass():
-    # 5 pieces: <pad>, <unk>, 麻 (group 麻), 花 (麻), 流 (尤)
-    pieces = ("<pad>", "<unk>", "麻", "花", "流")
-    groups = rhyme_matrix(pieces)
-    names = list(prosody.RHYME_TABLE)
-    ma, you = names.index("麻"), names.index("尤")
+    # 5 pieces: <pad>, <unk>, 麻 (rhyme 六麻), 家 (六麻), 流 (十一尤)
+    pieces = ("<pad>", "<unk>", "麻", "家", "流")
+    groups = rhyme_matrix(pieces)  # 平水韵
+    names = list(prosody.rhyme_names())
+    ma, you = names.index("六麻"), names.index("十一尤")
     probs = torch.tensor([[0, 0, 0.5, 0.2, 0.3], [0, 0, 0.1, 0.1, 0.8]])  # positions 0 and 1
     logits = probs.clamp_min(1e-30).log().unsqueeze(0)  # (1, 2, 5)
     c = Constraints(rhymes=torch.tensor([[True, True]]), rhyme_groups=groups)

@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from poetvae.core import hub
+from poetvae import hub
 from poetvae.image import data as image_data
 from poetvae.image.data import from_hf, load_images, to_unit
 from poetvae.image.idx import read_idx, read_split, write_idx

@@ -3,6 +3,7 @@ import torch
 from torch.distributions import Normal
 
 from poetvae.core import checkpoint
+from poetvae.core.metrics import log_weights
 from poetvae.core.train import TrainConfig, fit
 from poetvae.image.evaluate import evaluate
 from poetvae.image.grid import sample_figure
@@ -97,7 +98,7 @@ def test_dynamic_binarization_gives_fresh_zero_one_pixels():
 def trained_vae(tmp_path_factory):
     model = tiny("vae")
     cfg = TrainConfig(max_steps=150, batch_size=32, warmup_steps=10, lr=5e-3)
-    fit(model, tiny_images(256), None, cfg, tmp_path_factory.mktemp("vae"), CPU, progress=False)
+    fit(model, tiny_images(256), None, cfg, tmp_path_factory.mktemp("vae"), CPU)
     return model.eval()
 
 
@@ -108,7 +109,7 @@ def test_iwae_is_at_least_the_elbo_and_grows_with_k(trained_vae):
     x = model.pixels(tiny_images(40, seed=3)[0])
     torch.manual_seed(0)
     with torch.no_grad():
-        log_w = model.log_weights(x, None, 2000)  # (2000, B)
+        log_w = log_weights(*model.encode(x), lambda z: model.log_px(z, x), 2000)  # (2000, B)
     # E[IWAE_k] estimated from 2000 // k disjoint groups of k samples each, averaged over images
     bound = {
         k: iwae_bound(log_w.view(2000 // k, k, -1).transpose(0, 1)).mean().item()
@@ -125,7 +126,8 @@ def test_iwae_with_one_sample_equals_the_elbo_sample(trained_vae):
 
     x = trained_vae.pixels(tiny_images(8)[0])
     torch.manual_seed(0)
-    log_w = trained_vae.log_weights(x, None, 1)  # (1, B)
+    with torch.no_grad():
+        log_w = log_weights(*trained_vae.encode(x), lambda z: trained_vae.log_px(z, x), 1)
     torch.testing.assert_close(iwae_bound(log_w), log_w[0])
     metrics = evaluate(trained_vae, tiny_images(40, seed=3), CPU, iw_samples=5)
     assert 0 <= metrics["active_units"] <= metrics["latent_dim"] and metrics["kl"] >= 0
@@ -181,16 +183,14 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, kind):
     train, valid = tiny_images(96), tiny_images(20, seed=5)
     cfg = TrainConfig(max_steps=12, batch_size=16, warmup_steps=2, eval_every=4)
     full = tiny(kind)
-    fit(full, train, valid, cfg, tmp_path / "full", CPU, meta=full.meta(), progress=False)
+    fit(full, train, valid, cfg, tmp_path / "full", CPU, meta=full.meta())
 
     def kill(step, metrics):
         if step == 8:
             raise Killed
 
     def fit_cut(model, **kw):
-        fit(
-            model, train, valid, cfg, tmp_path / "cut", CPU, meta=model.meta(), progress=False, **kw
-        )
+        fit(model, train, valid, cfg, tmp_path / "cut", CPU, meta=model.meta(), **kw)
 
     cut = tiny(kind)
     with pytest.raises(Killed):
@@ -205,3 +205,30 @@ def test_evaluate_parts_add_up(trained_vae):
     m = evaluate(trained_vae, tiny_images(40, seed=3), CPU, iw_samples=10)
     assert m["nll_elbo"] == pytest.approx(m["recon"] + m["kl"])
     assert m["units"] == "nats per image" and m["n_images"] == 40
+
+
+def test_a_learned_mixture_prior_trains_and_bounds_are_taken_against_it(tmp_path):
+    from poetvae.core.priors import GaussianMixture
+
+    model = tiny("vae", prior="mixture", prior_components=5)
+    assert isinstance(model.prior, GaussianMixture)
+    before = model.prior.means.detach().clone()
+    cfg = TrainConfig(max_steps=60, batch_size=32, warmup_steps=5, lr=5e-3)
+    fit(model, tiny_images(256), None, cfg, tmp_path, CPU)
+    assert not torch.equal(model.prior.means, before)  # the KL term trains the prior too
+    model.eval()
+    x = model.pixels(tiny_images(16, seed=3)[0])
+    mu, logvar = model.encode(x)
+    torch.manual_seed(0)
+    with torch.no_grad():  # the KL is log q(z|x) - log p(z) at the sampled z
+        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        expected = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(-1) - model.prior.log_prob(z)
+        assert torch.allclose(model.prior.kl(mu, logvar, z), expected, atol=1e-4)
+    metrics = evaluate(model, tiny_images(40, seed=3), CPU, iw_samples=50)
+    assert metrics["nll_iwae"] < metrics["nll_elbo"]
+    checkpoint.save(tmp_path / "saved", model, model.meta())
+    back = load(tmp_path / "saved")
+    assert back.cfg.prior == "mixture" and torch.equal(back.prior.means, model.prior.means)
+    assert model.sample(3).shape == (3, 1, SIDE, SIDE)
+    with pytest.raises(ValueError, match="learned prior needs a VAE"):
+        tiny("ae", prior="mixture", prior_components=5)

@@ -4,6 +4,7 @@ import random
 import pytest
 
 from poetvae.text import prosody
+from poetvae.text.corpus import split_lines
 from poetvae.text.prosody import (
     EITHER,
     PING,
@@ -16,6 +17,8 @@ from poetvae.text.prosody import (
     tone_ids,
     valid_patterns,
 )
+
+from .conftest import shipped_poems
 
 # Hand-checked poems; the tone strings below are the table's verdicts (中 = either).
 DENG_GUAN_QUE_LOU = ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"]  # 王之涣
@@ -64,11 +67,10 @@ def test_tone_table_reads_poems_as_hand_checked(lines, tones):
         (CHUN_XIAO, {"level_rhyme", "adhesion", "all"}),
         # 是…上 and 头…明 repeat a tone at 2 and 4; 月 / 上 clash at 4; 头 after 是 breaks 粘.
         (JING_YE_SI, {"alternation", "opposition", "adhesion", "all"}),
-        # Strict in tones, but 簪 (Middle Chinese 侵 zēn) no longer rhymes with 深/心/金.
-        (CHUN_WANG, {"rhyme", "all"}),
+        (CHUN_WANG, set()),  # 深 心 金 簪: all 十二侵 in 平水韵
         (THREE_LEVEL_TAIL, {"no_three_level_tail", "all"}),
         (NO_OPPOSITION, {"opposition", "all"}),
-        (DENG_GUAN_QUE_LOU[:3] + ["更上一层山"], {"rhyme", "all"}),  # 流 尤 vs 山 寒
+        (DENG_GUAN_QUE_LOU[:3] + ["更上一层山"], {"rhyme", "all"}),  # 流 十一尤 vs 山 十五删
     ],
 )
 def test_check_fails_exactly_the_broken_rules(lines, failed):
@@ -93,11 +95,41 @@ def test_heteronyms_and_unknowns_satisfy_either_tone():
     assert check(["春风看看落日花", "万里江河看看天"])["alternation"] is False
 
 
-def test_rhyme_groups():
-    assert rhyme_groups("流") == rhyme_groups("楼") == {"尤"}
-    assert rhyme_groups("诗") == {"支"} and rhyme_groups("西") == {"齐"}
-    assert {"唐", "庚"} <= rhyme_groups("行")  # háng / xíng: any reading may rhyme
+def test_rhyme_groups_of_xinyun_take_every_modern_reading():
+    assert rhyme_groups("流", "xinyun") == rhyme_groups("楼", "xinyun") == {"尤"}
+    assert rhyme_groups("诗", "xinyun") == {"支"} and rhyme_groups("西", "xinyun") == {"齐"}
+    assert {"唐", "庚"} <= rhyme_groups("行", "xinyun")  # háng / xíng: any reading may rhyme
+    assert rhyme_groups("a", "xinyun") == frozenset()
+
+
+def test_rhyme_groups_of_pingshui_are_the_books_own_entries():
+    assert rhyme_groups("流") == rhyme_groups("楼") == {"十一尤"}  # the default book
+    # the rare modern readings that made 中华新韵 rhymes (家 gū, 台 yí, 身 juān) are not entries
+    assert rhyme_groups("家") == {"六麻"} and not rhyme_groups("家") & rhyme_groups("浮")
+    assert rhyme_groups("台") == {"四支", "十灰"}  # 天台 and 台阁: both in the book
+    assert rhyme_groups("看") == {"十四寒", "十五翰"}  # a heteronym rhymes in each of its rhymes
     assert rhyme_groups("a") == frozenset()
+    # 东 冬 庚 were three rhymes in Tang verse, one group today
+    assert check(["白日依山尽", "春风过小东", "欲穷千里目", "一夜到寒冬"])["rhyme"] is False
+    assert check(["白日依山尽", "春风过小东", "欲穷千里目", "一夜到寒冬"], "xinyun")["rhyme"]
+
+
+def test_pingshui_has_the_books_rhymes_in_order_and_30_level_ones():
+    names = prosody.rhyme_names()
+    assert len(names) == 105 and names[:3] == ("一东", "二冬", "三江")
+    level = prosody.level_rhymes()
+    assert len(level) == 30 and {"一东", "十五删", "一先", "十五咸"} <= level
+    assert not level & {"一董", "一送", "入声一屋"}
+    assert prosody.level_rhymes("xinyun") == frozenset(prosody.rhyme_names("xinyun"))
+    with pytest.raises(ValueError, match="unknown rhyme book 'guangyun'"):
+        rhyme_groups("东", "guangyun")
+
+
+def test_real_quatrains_rhyme_by_pingshui_more_often_than_by_xinyun():
+    poems = [split_lines(p) for p in shipped_poems(split="test", n=500)]
+    r = rates(poems)
+    assert r["rhyme"] == r["rhyme_pingshui"] > 0.85
+    assert r["rhyme_xinyun"] == rates(poems, "xinyun")["rhyme"]
 
 
 def test_tone_ids_mark_either_in_both():
@@ -174,6 +206,7 @@ def test_rates_aggregate_over_poems():
     assert r["level_rhyme"] == 3 / 4  # 春晓 fails
     assert r["no_three_level_tail"] == 3 / 4  # the constructed couplet fails
     assert r["rhyme"] == 1.0  # over the 3 quatrains only: the couplet has no rhyme pair
+    assert r["rhyme_pingshui"] == r["rhyme_xinyun"] == 1.0
     assert r["adhesion"] == 1 / 3
     assert r["all"] == 1 / 4  # only 登鹳雀楼
     # Tone-checked positions are 2-5 of each 五言 line: 14 lines x 4 = 56; 更 is at position 1
@@ -192,14 +225,16 @@ def test_shipped_rhyme_table_matches_pypinyin():
     assert len(table) > 8000
     stale = [c for c, groups in table.items() if groups != prosody.pinyin_rhyme_groups(c)]
     assert stale == []
-    assert prosody.rhyme_groups("流") == {"尤"}
+    assert prosody.rhyme_groups("流", "xinyun") == {"尤"}
 
 
 def test_annotate_marks_tones_and_the_rhyme_positions():
-    a = prosody.annotate(JUE_JU)  # 柳 天 雪 船: 天 and 船 rhyme (寒); line 1 ends 仄
+    a = prosody.annotate(JUE_JU)  # 柳 天 雪 船: 天 and 船 rhyme (一先); line 1 ends 仄
     assert a["tones"] == [pattern(line) for line in JUE_JU]
     assert a["rhyme_positions"] == [[1, 6], [3, 6]]
-    assert a["rhyme_groups"] == ["寒"]
+    assert a["rhyme_groups"] == ["一先"] and a["rhyme_book"] == "平水韵"
+    modern = prosody.annotate(JUE_JU, "xinyun")
+    assert modern["rhyme_groups"] == ["寒"] and modern["rhyme_book"] == "中华新韵"
     assert a["rules"] == check(JUE_JU)
     rhymed_first = prosody.annotate(["春风吹落花", "万里照天涯", "明月照高楼", "何人不忆家"])
     assert rhymed_first["rhyme_positions"] == [[0, 4], [1, 4], [3, 4]]  # 首句入韵: 花 涯 家

@@ -1,5 +1,7 @@
-"""README stays true: its test command is CI's, and every `poetvae` command in it parses."""
+"""README stays true: its test command is CI's, every `poetvae` command in it parses, and every
+example output is what its command prints now (`python scripts/update_readme.py` rewrites them)."""
 
+import importlib.util
 import re
 import shlex
 import warnings
@@ -50,3 +52,50 @@ def test_every_documented_command_parses(line):
 def test_commands_were_found():
     assert any(c.startswith("poetvae generate --acrostic") for c in COMMANDS)
     assert any(c.startswith("poetvae train") for c in COMMANDS)
+
+
+def _update_readme():
+    """scripts/update_readme.py as a module (scripts/ is not a package)."""
+    path = ROOT / "scripts" / "update_readme.py"
+    spec = importlib.util.spec_from_file_location("update_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+UPDATE = _update_readme()
+EXAMPLES = UPDATE.examples(README)
+
+
+@pytest.mark.parametrize(
+    "source, shown, runs", EXAMPLES, ids=[e[0].splitlines()[0][:60] for e in EXAMPLES]
+)
+def test_every_example_output_is_what_its_command_prints(source, shown, runs):
+    assert runs(source) == shown, "run `python scripts/update_readme.py` and review the diff"
+
+
+def test_update_readme_rewrites_a_drifted_block_in_place():
+    line = "poetvae generate --tones strict -n 1 --seed 3"
+    stale = f"Before.\n\n```\n$ {line}\nan old poem\n```\n\nAfter.\n"
+    assert UPDATE.update(stale) == f"Before.\n\n```\n$ {line}\n{UPDATE.run(line)}```\n\nAfter.\n"
+
+
+def test_the_examples_cover_every_kind_of_command():
+    sources = [e[0] for e in EXAMPLES]
+    for start in (
+        "poetvae generate --acrostic",
+        "poetvae generate --pattern",
+        "poetvae reconstruct",
+    ):
+        assert any(s.startswith(start) for s in sources), start
+    assert any("--tones strict" in s for s in sources) and any("--rerank" in s for s in sources)
+    assert any(s.startswith("poetvae interpolate") for s in sources)
+    assert sum(s.startswith("curl") for s in sources) >= 2
+    python = [s for s in sources if "load_poet" in s]
+    assert len(python) == 1 and len(python[0].splitlines()) <= 5
+    assert 'load_poet("wuyan")' in python[0]
+
+
+def test_the_studio_section_gives_the_clone_install_and_the_tab_links():
+    assert 'pip install ".[web]"' in README
+    assert "/reconstruct?poem=" in README and "/interpolate?a=" in README

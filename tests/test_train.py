@@ -52,7 +52,7 @@ def interrupt_at(step):
 @pytest.mark.parametrize("stop", ["kill", "ctrl-c"])
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
     full = tiny_model()
-    fit(full, data(), data(32, 1), CFG, tmp_path / "full", CPU, meta=full.meta(), progress=False)
+    fit(full, data(), data(32, 1), CFG, tmp_path / "full", CPU, meta=full.meta())
 
     first = tiny_model()
     if stop == "kill":
@@ -65,7 +65,6 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
                 tmp_path / "cut",
                 CPU,
                 meta=first.meta(),
-                progress=False,
                 on_eval=kill_at(8),
             )
         assert checkpoint.read_meta(tmp_path / "cut")["step"] == 4
@@ -78,7 +77,6 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
             tmp_path / "cut",
             CPU,
             meta=first.meta(),
-            progress=False,
             on_eval=interrupt_at(4),
         )
         assert result["stopped_early"] and result["step"] == 4
@@ -92,7 +90,6 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, stop):
         CPU,
         meta=resumed.meta(),
         resume=True,
-        progress=False,
     )
     assert result["step"] == 12
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
@@ -103,7 +100,7 @@ def test_training_lowers_the_validation_loss(tmp_path):
     model = tiny_model()
     cfg = TrainConfig(max_steps=60, batch_size=16, warmup_steps=5, eval_every=60, lr=1e-2)
     before = model(data(32, 1), beta=1.0).loss.item()
-    result = fit(model, data(), data(32, 1), cfg, tmp_path, CPU, meta=model.meta(), progress=False)
+    result = fit(model, data(), data(32, 1), cfg, tmp_path, CPU, meta=model.meta())
     assert result["valid"]["loss"] < before
 
 
@@ -123,7 +120,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     model = Exploding()
     cfg = TrainConfig(max_steps=20, batch_size=8, eval_every=2, warmup_steps=1)
     with pytest.raises(TrainingDiverged, match="step 5"):
-        fit(model, data(), None, cfg, tmp_path, CPU, meta={"model_type": "x"}, progress=False)
+        fit(model, data(), None, cfg, tmp_path, CPU, meta={"model_type": "x"})
     assert checkpoint.read_meta(tmp_path)["step"] == 4
 
 
@@ -134,6 +131,21 @@ def test_batches_cover_each_epoch_once_and_ranks_split_them():
     assert not torch.equal(batch_indices(16, 0, cfg), batch_indices(16, 4, cfg))  # reshuffled
     ranks = [batch_indices(16, 0, cfg, rank=r, world=2) for r in range(2)]
     assert len(set(torch.cat(ranks).tolist())) == 8
+
+
+def test_the_budget_is_epochs_or_steps_and_fit_turns_epochs_into_steps(tmp_path):
+    with pytest.raises(ValueError, match="not both"):
+        TrainConfig(epochs=1, max_steps=2)
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+    assert TrainConfig(max_steps=7).resolve(64).max_steps == 7
+    assert TrainConfig(epochs=1.5, batch_size=16).resolve(64).max_steps == 6  # 4 steps an epoch
+    assert TrainConfig(epochs=1, batch_size=16).resolve(64, world=2).max_steps == 2
+    assert TrainConfig(batch_size=16).resolve(64).max_steps == 40  # 10 epochs by default
+    model = tiny_model()
+    cfg = TrainConfig(epochs=0.5, batch_size=16, warmup_steps=1)
+    assert fit(model, data(), None, cfg, tmp_path, CPU, meta=model.meta())["step"] == 2
+    assert checkpoint.read_meta(tmp_path)["train"]["max_steps"] == 2
 
 
 def test_lr_warms_up_then_decays():

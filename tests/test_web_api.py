@@ -1,11 +1,15 @@
 """`poetvae serve`'s JSON API on a real loopback server: same poems as the CLI, one-line 4xx for
 bad input, bounds, concurrency, and no web framework on `generate`'s import path."""
 
+import contextlib
 import inspect
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -81,6 +85,10 @@ def test_the_write_table_has_every_generate_option_with_the_cli_default():
             {"seed": 5, "n": 2, "temperature": 0, "allow_repeats": True, "rhyme": False},
             ["--seed", 5, "-n", 2, "--temperature", 0, "--allow-repeats", "--no-rhyme"],
         ),
+        (
+            {"seed": 3, "n": 2, "rhyme_book": "xinyun"},
+            ["--seed", 3, "-n", 2, "--rhyme-book", "xinyun"],
+        ),
     ],
 )
 def test_the_api_writes_the_cli_poems(studio, tiny_run, heads, options, args):
@@ -92,9 +100,23 @@ def test_the_api_writes_the_cli_poems(studio, tiny_run, heads, options, args):
     status, again = call(studio + "/api/write", **options)  # the same as a query string
     assert status == 200 and again["poems"] == got["poems"]
     for p in got["poems"]:
-        assert {k: p[k] for k in ("tones", "rhyme_positions", "rhyme_groups", "rules")} == (
-            prosody.annotate(p["lines"])
-        )
+        assert prosody.annotate(p["lines"], got["options"]["rhyme_book"]).items() <= p.items()
+
+
+def test_the_studio_limits_equal_the_clis_or_say_why(studio):
+    status, spec = call(studio + "/api/options")
+    assert status == 200
+    cli = {p.name: p for p in main.commands["generate"].params}
+    for name, option in spec["write"].items():
+        bound = getattr(cli[name].type, "max", None) if name in cli else None
+        if "why" in option:  # tighter than the CLI's, and says so
+            assert bound is None or option["max"] < bound
+            assert "the CLI allows more" in option["why"]
+        elif bound is not None:
+            assert option["max"] == bound, name
+    assert spec["write"]["temperature"]["max"] == 100
+    assert spec["write"]["passes"]["max"] == 10 and "why" in spec["write"]["passes"]
+    assert spec["write"]["rhyme_book"]["choices"] == ["pingshui", "xinyun"]
 
 
 def test_a_request_without_a_seed_echoes_one_that_writes_the_same_poems(studio):
@@ -111,8 +133,55 @@ def test_both_forms_reconstruct_and_interpolate(studio, heads):
     assert all("".join(line[0] for line in p["lines"]) == heads for p in qiyan["poems"])
     status, rec = call(studio + "/api/reconstruct", {"poem": DENG_GUAN_QUE_LOU})
     assert status == 200 and len(rec["lines"]) == 4 and len(rec["kept"]) == 20
+    assert rec["read"] == DENG_GUAN_QUE_LOU
+    traditional = "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"
+    status, again = call(studio + "/api/reconstruct", {"poem": traditional})
+    assert status == 200 and again["read"] == DENG_GUAN_QUE_LOU and again["lines"] == rec["lines"]
+    odd = "鿏鿎依山尽，黄河入海流。欲穷千里目，更上一层鿏。"
+    status, rec = call(studio + "/api/reconstruct", {"poem": odd})
+    assert status == 200 and rec["unknown"] == ["鿏", "鿎"]  # in the order given
     status, path = call(studio + "/api/interpolate", a=DENG_GUAN_QUE_LOU, b=JING_YE_SI, steps=3)
     assert status == 200 and [p["t"] for p in path["poems"]] == [0, 0.5, 1]
+
+
+@pytest.mark.parametrize("form", ["wuyan", "qiyan"])
+def test_a_rewrite_keeps_line_3_only_and_its_link_writes_it_again(studio, form):
+    status, first = call(studio + "/api/write", form=form, n=1, seed=0)
+    assert status == 200, first
+    lines = first["poems"][0]["lines"]
+    n = len(lines[0])
+    pattern = "，".join(["＿" * n] * 2 + [lines[2], "＿" * n])  # what the page sends on 重写
+    status, again = call(studio + "/api/write", {"form": form, "n": 1, "pattern": pattern})
+    assert status == 200, again
+    assert again["poems"][0]["lines"][2] == lines[2] and again["options"]["pattern"] == pattern
+    link = {k: v for k, v in again["options"].items() if v is not None}  # the page's link
+    assert call(studio + "/api/write", **link)[1]["poems"] == again["poems"]
+
+
+def test_a_kept_character_that_cannot_rhyme_is_a_400_naming_it(studio, tiny_run):
+    from poetvae.text.model import load
+
+    known = [c for c in load(tiny_run).vocab.itos[2:] if len(c) == 1]
+    a = next(c for c in known if prosody.rhyme_groups(c) == {"十一尤"})
+    b = next(c for c in known if prosody.rhyme_groups(c) == {"十四寒"})
+    status, answer = call(studio + "/api/write", pattern=f"＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}")
+    assert status == 200  # line 1 does not rhyme under free tones
+    status, answer = call(
+        studio + "/api/write", pattern=f"＿＿＿＿＿，＿＿＿＿{a}，＿＿＿＿＿，＿＿＿＿{b}"
+    )
+    assert status == 400 and list(answer) == ["error"]
+    assert answer["error"].startswith(f"the kept {b} (line 4, character 5) cannot rhyme with {a}")
+
+
+def test_the_vocabulary_lists_each_character_once_with_its_tone(studio, tiny_qiyan_run):
+    from poetvae.text.model import load
+
+    status, answer = call(studio + "/api/vocab", form="qiyan")
+    assert status == 200 and answer["form"] == "qiyan"
+    chars = [c for c in load(tiny_qiyan_run).vocab.itos if len(c) == 1]
+    assert list(answer["chars"]) == chars and len(set(chars)) == len(chars)
+    assert answer["tones"] == "".join(map(prosody.tone_mark, chars))
+    assert set(answer["tones"]) <= set("平仄中")
 
 
 BAD = [
@@ -195,6 +264,53 @@ def test_a_missing_model_and_a_late_answer_are_one_line_errors(odd_server):
     assert call(odd_server + "/api/options")[0] == 200  # answered while the model works
     time.sleep(1.0)  # the late computation finishes; the next request has the thread
     assert call(odd_server + "/api/reconstruct", poem=JING_YE_SI)[0] == 200
+
+
+@contextlib.contextmanager
+def held_studio(run_dir, timeout: float):
+    """A studio whose first decoder call waits for `release`; `calls` records the batch size of
+    every decoder call after the server's own check has let it through."""
+    from poetvae.web.app import create_app
+    from poetvae.web.limits import Limits
+
+    app = create_app({"wuyan": run_dir}, Limits(timeout=timeout))
+    model = app.state.models.get("wuyan")  # loaded here, so that the test can watch its calls
+    calls, release = [], threading.Event()
+
+    def watch(module, args):  # runs after the server's hook, which raises for dropped work
+        calls.append(len(args[0]))
+        if len(calls) == 1:
+            release.wait(60)
+
+    model.decoder.register_forward_pre_hook(watch)
+    with serving(app) as url:
+        yield url, calls, release
+
+
+def test_a_timed_out_request_computes_nothing_after_its_timeout(tiny_run):
+    with held_studio(tiny_run, timeout=0.5) as (url, calls, release):
+        assert call(url + "/api/write", n=4, seed=1)[0] == 503  # its first model call is held
+        release.set()
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200  # after the dropped one stopped
+    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]  # 4 poems: one model call only
+
+
+def test_a_request_whose_client_went_away_computes_no_more(tiny_run, caplog):
+    caplog.set_level(logging.INFO, logger="poetvae.web")
+    with held_studio(tiny_run, timeout=600) as (url, calls, release):
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(b"GET /api/write?n=4&seed=1 HTTP/1.1\r\nHost: poetvae\r\n\r\n")
+            deadline = time.monotonic() + 30
+            while not calls and time.monotonic() < deadline:  # its first model call is held
+                time.sleep(0.01)
+        deadline = time.monotonic() + 30  # the client has gone; the server notices
+        while "the client went away" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        assert "the client went away" in caplog.text
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200
+    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]
 
 
 def test_a_model_of_the_wrong_form_is_refused(tiny_run):

@@ -122,6 +122,40 @@ def test_a_link_with_the_cli_names_writes_what_the_api_writes(page, studio, head
         "#poems .poem:first-child .ch", "cs => cs.map(c => c.dataset.tone)"
     )
     assert "".join(tones) == "".join(answer["poems"][0]["tones"])
+    # the book's rhyme is named, and the verdict has an English gloss
+    first = answer["poems"][0]
+    assert page.inner_text("#poems .poem:first-child .rhyme-name") == (
+        f"平水韵 {'/'.join(first['rhyme_groups'])}" if first["rhyme_groups"] else "不押韵"
+    )
+    verdict = page.locator(
+        "#poems .poem:first-child .meta .ok, #poems .poem:first-child .meta .off"
+    )
+    assert verdict.get_attribute("title").startswith(("follows the rules", "breaks: "))
+
+
+def test_the_rhyme_book_control_and_the_servers_bounds(page, studio):
+    page.goto(studio + "/?" + urllib.parse.urlencode({"seed": 2, "n": 2, "rhyme_book": "xinyun"}))
+    poems(page)
+    assert page.input_value("select[name=rhyme_book]") == "xinyun"
+    names = page.eval_on_selector_all("#poems .rhyme-name", "ns => ns.map(n => n.textContent)")
+    assert all(n.startswith("中华新韵 ") for n in names)
+    assert page.get_attribute("input[name=passes]", "max") == "10"
+    assert "the CLI allows more" in page.get_attribute("input[name=passes]", "title")
+    assert page.get_attribute("input[name=temperature]", "max") == "100"
+    # a poem that breaks rules glosses each broken one in English
+    page.goto(
+        studio
+        + "/interpolate?"
+        + urllib.parse.urlencode({"a": JING_YE_SI, "b": JING_YE_SI, "steps": 2})
+    )
+    poems(page)
+    verdicts = page.eval_on_selector_all(
+        "#poems .meta .off", "vs => vs.map(v => [v.textContent, v.title])"
+    )
+    assert verdicts  # the tiny model's poems break rules, each glossed in English
+    for text, title in verdicts:
+        assert text.startswith("失 ") and title.startswith("breaks: ")
+        assert len(text[2:].split(" ")) == len(title[8:].split("; "))
 
 
 def test_reconstruct_and_interpolate_tabs(page, studio):
@@ -143,3 +177,85 @@ def test_bad_input_shows_the_servers_one_line_message(page, studio, heads):
     page.click("#go")
     page.wait_for_selector("#status.error")
     assert "needs 4 characters" in page.inner_text("#status")
+
+
+def card_lines(card) -> list[str]:
+    return card.evaluate(
+        "c => [...c.querySelectorAll('.line')].map(l => "
+        "[...l.querySelectorAll('.glyph')].map(g => g.textContent).join(''))"
+    )
+
+
+def wait_version(page, version: int, nth: int = 0):
+    page.wait_for_function(
+        "([i, v]) => document.querySelectorAll('#poems .poem')[i].dataset.version === v",
+        arg=[nth, str(version)],
+    )
+
+
+def test_keep_line_1_and_rewrite_three_times(page, browser, studio):
+    page.goto(studio + "/?n=2&seed=3")
+    page.wait_for_selector("#poems .poem")
+    card, other = page.locator("#poems .poem").nth(0), page.locator("#poems .poem").nth(1)
+    untouched = card_lines(other)
+    card.locator(".ln").first.click()  # line 1's number keeps the whole line
+    assert card.locator(".ch.kept").count() == 5 and "kept" in card.locator(
+        ".line"
+    ).first.get_attribute("class")
+    versions = [card_lines(card)]
+    for version in (1, 2, 3):
+        card.locator("[data-act=rewrite]").click()
+        wait_version(page, version)
+        lines = card_lines(card)
+        assert lines[0] == versions[0][0]  # line 1 never changes
+        assert lines[1:] != versions[-1][1:]  # the rest is redrawn each time
+        versions.append(lines)
+    assert card.locator(".ch.kept").count() == 5 and card_lines(other) == untouched
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.get_attribute("#share", "href")).query)
+    assert query["pattern"] == [versions[0][0] + "，" + "，".join(["＿＿＿＿＿"] * 3)]
+    assert query["n"] == ["1"] and "seed" in query
+
+    link = card.locator("a.link").get_attribute("href")  # the same link shows the same poem
+    again = browser.new_page()
+    again.goto(studio + link)
+    assert poems(again) == [versions[-1]]
+    assert again.locator("#poems .poem .ch.kept").count() == 5
+    again.close()
+
+    card.locator("[data-act=undo]").click()  # back to the previous version
+    wait_version(page, 2)
+    assert card_lines(card) == versions[2]
+
+
+def test_a_typed_character_is_kept_and_a_bad_one_is_a_one_line_message(page, studio, heads):
+    page.goto(studio + "/?form=qiyan&n=1&seed=4")
+    page.wait_for_selector("#poems .poem")
+    card = page.locator("#poems .poem").first
+    first = card_lines(card)
+    cell = card.locator(".ch[data-pos='9']")  # line 2, character 3
+    typed = next(c for c in heads if c != first[1][2])
+    for text, message in [
+        ("ab", "type one character"),
+        ("𠀀", "not in the qiyan model's vocabulary"),
+    ]:
+        cell.dblclick()
+        page.keyboard.type(text)
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "m => document.querySelector('#status.error')?.textContent.includes(m)", arg=message
+        )
+        assert "\n" not in page.inner_text("#status")
+        assert card_lines(card) == first and card.locator(".ch.kept").count() == 0
+    cell.dblclick()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+    wait_version(page, 1)
+    assert card_lines(card)[1][2] == typed and page.inner_text("#status") == ""
+    assert "kept" in cell.get_attribute("class") and "edited" in cell.get_attribute("class")
+    card.locator("[data-act=rewrite]").click()
+    wait_version(page, 2)
+    lines = card_lines(card)
+    assert lines[1][2] == typed and lines != first and card.locator(".ch.kept").count() == 1
+    card.locator(".ch[data-pos='0']").focus()
+    page.keyboard.press("Space")  # the keyboard keeps a character too
+    assert card.locator(".ch.kept").count() == 2

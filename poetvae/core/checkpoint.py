@@ -88,7 +88,7 @@ def check_run_dir(run_dir: str | Path, resume: bool) -> dict[str, Any] | None:
     if resume:
         return read_meta(run_dir)
     if (Path(run_dir) / CKPT).exists():
-        raise ValueError(f"{run_dir} already holds a run: pass --resume, or choose another --out")
+        raise ValueError(f"{run_dir} already holds a run: resume it, or choose another directory")
     return None
 
 

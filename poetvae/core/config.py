@@ -36,19 +36,37 @@ def to_json(cfg: Any) -> str:
 def apply_overrides(cfg: C, overrides: list[str] | tuple[str, ...]) -> C:
     """A copy of `cfg` with `key=value` strings applied, each parsed as its field's type.
 
+    Only `settable` fields may be set: not those that the command sets from its data and
+    choices (the class's `DATA_FIELDS`, e.g. the vocabulary size).
+
     Raises:
-        ValueError: malformed item, unknown key, or a value of the wrong type.
+        ValueError: malformed item, unknown or data-given key, or a value of the wrong type.
     """
     hints = typing.get_type_hints(type(cfg))
+    keys = settable(type(cfg))
     changes: dict[str, Any] = {}
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep:
             raise ValueError(f"override {item!r} is not key=value")
-        if key not in hints:
-            raise ValueError(f"unknown {type(cfg).__name__} key {key!r}")
+        if key not in keys:
+            what = "is set from the data" if key in hints else "is unknown"
+            raise ValueError(
+                f"{type(cfg).__name__} key {key!r} {what}: choose from {', '.join(keys)}"
+            )
         changes[key] = _parse(hints[key], raw, key)
     return dataclasses.replace(cfg, **changes)
+
+
+def settable(cls: type) -> dict[str, Any]:
+    """The fields of a config class that `apply_overrides` can set, with their defaults: the
+    plain ones (bool, int, float, str) that the command does not set (`cls.DATA_FIELDS`)."""
+    hints, given = typing.get_type_hints(cls), getattr(cls, "DATA_FIELDS", ())
+    return {
+        f.name: f.default
+        for f in dataclasses.fields(cls)
+        if hints[f.name] in (bool, int, float, str) and f.name not in given
+    }
 
 
 def _parse(kind: Any, raw: str, key: str) -> Any:

@@ -1,5 +1,6 @@
-"""Estimators over a trained latent-variable model, in nats: IWAE log-likelihood bound and the
-mutual information I(x; z) under q. Model-agnostic: callers pass functions of their model.
+"""Estimators over a trained latent-variable model, in nats: importance weights, the IWAE
+log-likelihood bound and the mutual information I(x; z) under q. Model-agnostic: callers pass
+functions of their model.
 
 Burda, Grosse & Salakhutdinov (2016) for the importance-weighted bound; Hoffman & Johnson
 (2016) for I(x; z) = E_x KL(q(z|x) || p(z)) - KL(q(z) || p(z)), estimated as in He et al. (2019),
@@ -16,6 +17,28 @@ from .latent import log_normal, reparameterize
 from .objectives import iwae_bound
 
 
+def log_weights(
+    mu: Tensor,
+    logvar: Tensor,
+    log_px_given_z: Callable[[Tensor], Tensor],
+    k: int,
+    log_prior: Callable[[Tensor], Tensor] = log_normal,
+) -> Tensor:
+    """log p(x, z_k) - log q(z_k | x) for K samples z_k ~ q(z | x) (Burda et al. 2016, eq. 8).
+
+    Args:
+        mu, logvar: (B, Z) posterior parameters for a batch x.
+        log_px_given_z: maps (K, B, Z) latents to (K, B) log p(x | z) for the same batch.
+        k: samples per item.
+        log_prior: log p(z) of (K, B, Z) latents -> (K, B); the standard normal by default.
+
+    Returns:
+        (K, B) log importance weights in nats.
+    """
+    z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (K, B, Z)
+    return log_px_given_z(z) + log_prior(z) - log_normal(z, mu, logvar)
+
+
 @torch.no_grad()
 def iwae_nll(
     mu: Tensor,
@@ -23,6 +46,7 @@ def iwae_nll(
     log_px_given_z: Callable[[Tensor], Tensor],
     k: int,
     chunk: int = 10,
+    log_prior: Callable[[Tensor], Tensor] = log_normal,
 ) -> Tensor:
     """-log p(x) upper bound from K importance samples of q(z|x) (the IWAE bound, negated).
 
@@ -31,15 +55,15 @@ def iwae_nll(
         log_px_given_z: maps (C, B, Z) latents to (C, B) log p(x | z) for the same batch.
         k: importance samples per item (k = 1 gives a one-sample ELBO).
         chunk: samples decoded at once (memory vs speed).
+        log_prior: log p(z) of (C, B, Z) latents -> (C, B); the standard normal by default.
 
     Returns:
         (B,) NLL bounds in nats.
     """
-    log_w = []
-    for start in range(0, k, chunk):
-        c = min(chunk, k - start)
-        z = reparameterize(mu.expand(c, *mu.shape), logvar.expand(c, *logvar.shape))  # (C, B, Z)
-        log_w.append(log_px_given_z(z) + log_normal(z) - log_normal(z, mu, logvar))  # (C, B)
+    log_w = [
+        log_weights(mu, logvar, log_px_given_z, min(chunk, k - start), log_prior)  # (C, B)
+        for start in range(0, k, chunk)
+    ]
     return -iwae_bound(torch.cat(log_w))
 
 

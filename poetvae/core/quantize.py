@@ -8,6 +8,7 @@ quantizer. Options: exponential-moving-average codebook updates instead of the c
 same "summed over dims, per item" reduction as every other loss here).
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +32,13 @@ class Quantized:
     loss: Tensor
     perplexity: float
     usage: float
+
+
+def perplexity(counts: Tensor) -> float:
+    """exp(entropy) of a code histogram: (N,) counts -> 1 when one code is used, N when all are
+    used equally."""
+    probs = counts.double() / counts.sum()
+    return math.exp(-(probs * probs.clamp_min(1e-30).log()).sum().item())
 
 
 class VectorQuantizer(nn.Module):
@@ -91,12 +99,10 @@ class VectorQuantizer(nn.Module):
         counts = torch.bincount(indices.flatten(), minlength=self.codebook_size).float()  # (N,)
         if self.training and torch.is_grad_enabled():
             self._update(z.detach().reshape(-1, self.dim).float(), indices.flatten(), counts)
-        probs = counts / counts.sum()
-        perplexity = torch.exp(-(probs * torch.log(probs + 1e-10)).sum()).item()
         usage = (counts > 0).float().mean().item()
         # straight-through: forward q, backward identity (without a graph, q itself, exactly)
         quantized = z + (q - z).detach() if z.requires_grad and torch.is_grad_enabled() else q
-        return Quantized(quantized, indices, loss, perplexity, usage)
+        return Quantized(quantized, indices, loss, perplexity(counts), usage)
 
     @torch.no_grad()
     def _update(self, flat: Tensor, idx: Tensor, counts: Tensor) -> None:

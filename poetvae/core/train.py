@@ -15,30 +15,33 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TextIO
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from . import checkpoint
 from .config import to_dict
 from .device import autocast, distributed
 
 Data = tuple[Tensor, ...]
+DEFAULT_EPOCHS = 10.0
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings, stored in every checkpoint.
 
+    The budget is `epochs` passes over the train data or `max_steps` optimizer steps, not both
+    (neither: DEFAULT_EPOCHS); `fit` turns epochs into steps from the data's size (`resolve`).
     `eval_every` = 0 evaluates and checkpoints once per epoch. The KL weight rises linearly from 0
     to `beta` over `kl_warmup_steps` (Bowman et al. 2016 annealing; 0 = constant).
     """
 
-    max_steps: int = 1000
+    epochs: float | None = None
+    max_steps: int | None = None
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.01
@@ -55,8 +58,35 @@ class TrainConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-        if self.lr <= 0 or self.max_steps < 1 or self.batch_size < 1:
-            raise ValueError("lr must be > 0, max_steps and batch_size >= 1")
+        if self.lr <= 0 or self.batch_size < 1:
+            raise ValueError("lr must be > 0, batch_size >= 1")
+        if self.epochs is not None and self.max_steps is not None:
+            raise ValueError("give epochs or max_steps, not both")
+        if self.epochs is not None and not (math.isfinite(self.epochs) and self.epochs > 0):
+            raise ValueError(f"epochs must be a finite number > 0, got {self.epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+
+    def resolve(self, n: int, world: int = 1) -> "TrainConfig":
+        """This config with its budget in steps, for n train items split over `world` ranks."""
+        if self.max_steps is not None:
+            return self
+        epochs = DEFAULT_EPOCHS if self.epochs is None else self.epochs
+        steps = max(1, round(epochs * steps_per_epoch(n, self.batch_size, world)))
+        return replace(self, epochs=None, max_steps=steps)
+
+
+class Progress(Protocol):
+    """The progress bar `fit` reports to; a tqdm bar is one. The caller makes it (core imports
+    only torch), so a library user or a test needs no bar at all."""
+
+    def update(self, n: int) -> Any: ...
+
+    def set_postfix(self, ordered_dict: dict[str, str], refresh: bool) -> Any: ...
+
+    def write(self, s: str, file: TextIO) -> Any: ...
+
+    def close(self) -> Any: ...
 
 
 class TrainingDiverged(RuntimeError):
@@ -146,27 +176,29 @@ def fit(
     meta: dict[str, Any] | None = None,
     files: dict[str, bytes] | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     unit: str = "items",
     on_eval: Callable[[int, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train `model` for `cfg.max_steps` optimizer steps, checkpointing into `run_dir`.
+    """Train `model` for `cfg.epochs` or `cfg.max_steps`, checkpointing into `run_dir`.
 
     Args:
         model: returns `Output` from `forward(batch, beta=...)`; already on `device`.
         train, valid: tuples of tensors indexed along dim 0 (moved to `device` here).
-        cfg: optimisation settings.
+        cfg: optimisation settings; its epochs become steps here, from len(train).
         run_dir: where `checkpoint/` and `metrics.jsonl` are written (main rank only).
         device: training device.
         meta: model config etc. stored in config.json (the trainer adds `train` and `step`).
         files: extra files saved with every checkpoint (e.g. the vocabulary).
         resume: continue from the checkpoint in `run_dir` (weights, optimizer, step, RNG).
-        progress: show a progress bar.
+        progress: makes the main rank's bar, called as progress(total=, initial=) (e.g. tqdm);
+            None: no bar and no validation lines.
         unit: what one item is called in the speed read-out ("poems", "images").
         on_eval: called as on_eval(step, metrics) after each evaluation.
 
     Returns:
-        {"step", "stopped_early", "valid": last validation metrics, "train": last train parts}.
+        {"step", "start" (the step it resumed from, 0 for a new run), "stopped_early", "valid":
+        last validation metrics, "train": last train parts}.
 
     Raises:
         TrainingDiverged: the loss became NaN/inf (no checkpoint is written for that step).
@@ -176,6 +208,7 @@ def fit(
         train = tuple(t.to(device) for t in train)
         valid = tuple(t.to(device) for t in valid) if valid is not None else None
         n = train[0].shape[0]
+        cfg = cfg.resolve(n, dist.world_size)
         per_epoch = steps_per_epoch(n, cfg.batch_size, dist.world_size)
         eval_every = cfg.eval_every or per_epoch
         decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -199,6 +232,7 @@ def fit(
             torch.set_rng_state(state["rng"])
             if device.type == "cuda" and "cuda_rng" in state:
                 torch.cuda.set_rng_state(state["cuda_rng"], device)
+        start = step
         net = model
         if dist.enabled:
             net = nn.parallel.DistributedDataParallel(
@@ -227,18 +261,15 @@ def fit(
             stop["requested"] = True
 
         previous_handler = signal.signal(signal.SIGINT, request_stop) if _main_thread() else None
-        bar = tqdm(
-            total=cfg.max_steps,
-            initial=step,
-            disable=not (progress and dist.is_main),
-            dynamic_ncols=True,
-            unit="step",
-            file=sys.stderr,
+        bar = (
+            progress(total=cfg.max_steps, initial=step)
+            if progress is not None and dist.is_main
+            else None
         )
         parts: dict[str, float] = {}
 
         def say(text: str) -> None:
-            if progress and dist.is_main:
+            if bar is not None:
                 bar.write(text, file=sys.stderr)
 
         seen, tick = 0, time.perf_counter()
@@ -264,13 +295,13 @@ def fit(
                 step += 1
                 seen += idx.numel() * dist.world_size
                 parts = {"loss": out.loss.item(), **out.parts}
-                if step % 10 == 0 or step == cfg.max_steps:
-                    now = time.perf_counter()
-                    bar.set_postfix(
-                        _fmt(parts) | {f"{unit}/s": f"{seen / (now - tick):.0f}"}, refresh=False
-                    )
-                    seen, tick = 0, now
-                bar.update(1)
+                if bar is not None:
+                    if step % 10 == 0 or step == cfg.max_steps:
+                        now = time.perf_counter()
+                        speed = {f"{unit}/s": f"{seen / (now - tick):.0f}"}
+                        bar.set_postfix(_fmt(parts) | speed, refresh=False)
+                        seen, tick = 0, now
+                    bar.update(1)
                 if step % eval_every == 0 or step == cfg.max_steps:
                     if valid is not None:
                         last_valid = evaluate(net, valid, cfg.batch_size, device)
@@ -289,12 +320,19 @@ def fit(
                 say(f"interrupted: saving step {step} to {run_dir} (resume with --resume)")
                 save(step)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         stopped = stop["requested"]
         net = None  # DDP's reducer holds the process group: let it go before the group does
-    return {"step": step, "stopped_early": stopped, "valid": last_valid, "train": parts}
+    return {
+        "step": step,
+        "start": start,
+        "stopped_early": stopped,
+        "valid": last_valid,
+        "train": parts,
+    }
 
 
 def _fmt(parts: dict[str, float]) -> dict[str, str]:

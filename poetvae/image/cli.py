@@ -55,6 +55,13 @@ def image():
     "--limit", type=click.IntRange(min=1), default=None, help="Use only the first N train images."
 )
 @options.training
+@options.model_config(
+    "poetvae.image.models:ImageConfig",
+    {
+        "tiny": "a few units per layer and a 16-code codebook, for tests",
+        "base": "the sizes of the README's measurements (e.g. a 784-400-20 MLP VAE)",
+    },
+)
 @one_line_errors
 def train(
     kind,
@@ -63,29 +70,19 @@ def train(
     likelihood,
     binarize,
     out,
-    epochs,
-    max_steps,
-    batch_size,
-    lr,
-    warmup_steps,
+    limit,
+    train_cfg,
+    progress,
     device,
-    seed,
     preset,
     overrides,
-    beta,
-    kl_warmup,
-    eval_every,
-    limit,
     resume,
-    quiet,
 ):
     """Train an image model; losses are in nats per image.
 
     Validates each epoch, writes atomic checkpoints into --out, and on Ctrl-C saves and exits;
     --resume continues exactly. Under `torchrun --nproc_per_node N` it trains with DDP.
     """
-    if epochs is not None and max_steps is not None:
-        raise click.UsageError("give --epochs or --max-steps, not both")
     from .data import load_images
     from .train import check_run_dir
     from .train import train as train_image
@@ -100,18 +97,16 @@ def train(
     check_run_dir(out, kind, resume)
     loaded = load_images(data)
     options.say(loaded.summary())
-    cfg = options.train_config()
     result = train_image(
         loaded,
         kind,
         out,
-        cfg,
+        train_cfg,
         dev,
         preset,
         tuple(flags) + tuple(overrides),
-        epochs=None if max_steps else (epochs or 10),
         resume=resume,
-        progress=not quiet,
+        progress=progress,
         limit=limit,
         data_ref=data,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core.hub import hub_offline, hub_reachable
+from ..hub import hub_offline, hub_reachable
 from .idx import read_split
 
 # Debian's `dataset-fashion-mnist` package installs the IDX files here
@@ -89,7 +89,7 @@ def _from_hub(name: str) -> tuple[Split, Split]:
         raise FileNotFoundError(
             f"{name} not found locally and not loadable from the Hugging Face hub "
             f"({why}); get it with: {hint}network access to the hub once (cached), "
-            "or pass --data DIR with MNIST-format IDX files"
+            "or a folder of MNIST-format IDX files"
         ) from None
 
 
@@ -113,7 +113,7 @@ def load_images(spec: str) -> ImageData:
         folder = Path(spec)
         if not folder.is_dir():
             raise FileNotFoundError(
-                f"--data {spec!r} is neither fashion-mnist, mnist nor a folder of IDX files"
+                f"data {spec!r} is neither fashion-mnist, mnist nor a folder of IDX files"
             )
         train, test = read_split(folder, "train"), read_split(folder, "test")
         source = str(folder.resolve())

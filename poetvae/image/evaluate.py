@@ -6,14 +6,16 @@ error, the bound -(recon + prior NLL of the codes), code perplexity and usage ov
 With dynamic binarization the test images are binarized once, by a fixed seed.
 """
 
+import functools
 import math
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..core.latent import active_units, gaussian_kl, reparameterize
-from ..core.objectives import iwae_bound
+from ..core.latent import active_units, reparameterize
+from ..core.metrics import iwae_nll
+from ..core.quantize import perplexity
 from .models import VAE, VQVAE, ImageModel
 
 WEIGHT_BUDGET = 2**15  # (K x B) decoder outputs per IWAE chunk: ~100 MB of 28x28 float logits
@@ -62,11 +64,15 @@ def evaluate(
                 y = model.onehot(yb)
                 mu, logvar = (t.float() for t in model.encode(x, y))
                 mus.append(mu)
-                part["kl"] = gaussian_kl(mu, logvar).sum(1)  # closed form, as in training
-                part["recon"] = model.recon_nll(model.decode(reparameterize(mu, logvar), y), x)
+                z = reparameterize(mu, logvar)
+                part["kl"] = model.prior.kl(mu, logvar, z)  # as in training
+                part["recon"] = model.recon_nll(model.decode(z, y), x)
                 part["elbo"] = -(part["recon"] + part["kl"])  # one z sample per image
-                if iw_samples > 0:
-                    part["iwae"] = _iwae(model, x, y, iw_samples)
+                if iw_samples > 0:  # (K x B) decoder outputs per chunk within WEIGHT_BUDGET
+                    chunk = max(1, WEIGHT_BUDGET // len(x))
+                    log_px = functools.partial(model.log_px, x=x, y=y)
+                    log_prior = model.prior.log_prob
+                    part["nll_iwae"] = iwae_nll(mu, logvar, log_px, iw_samples, chunk, log_prior)
             else:
                 logits = model.decode(model.encode(x)[0])
                 part["recon"] = model.recon_nll(logits, x)
@@ -83,23 +89,15 @@ def evaluate(
     out.update({k: v / n for k, v in sums.items()})
     if isinstance(model, VAE):
         out["nll_elbo"] = -out.pop("elbo")  # upper bound on -log p(x)
-        if "iwae" in out:
-            out["nll_iwae"], out["iw_samples"] = -out.pop("iwae"), iw_samples
+        if "nll_iwae" in out:
+            out["iw_samples"] = iw_samples
         out["active_units"] = active_units(torch.cat(mus))
         out["latent_dim"] = model.cfg.latent_dim
     if isinstance(model, VQVAE):
         out["nll_bound"] = out["recon"] + out["prior_nll"]
-        probs = counts.double() / counts.sum()
-        out["perplexity"] = math.exp(-(probs * probs.clamp_min(1e-30).log()).sum().item())
+        out["perplexity"] = perplexity(counts)
         out["codes_used"], out["codebook_size"] = int((counts > 0).sum()), model.cfg.codebook_size
     best = out.get("nll_iwae", out.get("nll_elbo", out.get("nll_bound")))
     if best is not None:  # the tightest bound, per pixel in bits
         out["bits_per_dim"] = best / (math.log(2) * model.cfg.height * model.cfg.width)
     return out
-
-
-def _iwae(model: VAE, x: Tensor, y: Tensor | None, k: int) -> Tensor:
-    """IWAE bound for each image, k samples drawn in chunks that fit WEIGHT_BUDGET."""
-    chunk = max(1, WEIGHT_BUDGET // len(x))
-    log_w = torch.cat([model.log_weights(x, y, min(chunk, k - i)) for i in range(0, k, chunk)])
-    return iwae_bound(log_w)  # (B,)

@@ -38,7 +38,7 @@ def save_png(picture: Tensor, path: str | Path) -> Path:
 
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"--out {str(path)!r} must end in .png")
+        raise ValueError(f"the output {str(path)!r} must end in .png")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"folder {str(path.parent)!r} does not exist")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -73,16 +73,16 @@ def sample_figure(
     cfg, dev = model.cfg, next(model.parameters()).device
     if label is not None and not 0 <= label < cfg.n_classes:
         raise ValueError(
-            f"--label {label} is out of range: this model has classes 0..{cfg.n_classes - 1}"
+            f"label {label} is out of range: this model has classes 0..{cfg.n_classes - 1}"
         )
     if label is not None and not model.conditional:
-        raise ValueError(f"--label needs a cvae checkpoint; this one is a {cfg.model}")
+        raise ValueError(f"a label needs a cvae checkpoint; this one is a {cfg.model}")
     if manifold:
         if cfg.model == "vqvae" or cfg.latent_dim != 2:
             has = "a code grid" if cfg.model == "vqvae" else f"latent_dim {cfg.latent_dim}"
-            raise ValueError(f"--manifold needs a 2-D Gaussian latent; this {cfg.model} has {has}")
+            raise ValueError(f"a manifold needs a 2-D Gaussian latent; this {cfg.model} has {has}")
         if model.conditional and label is None:
-            raise ValueError("--manifold on a cvae needs --label")
+            raise ValueError("a manifold of a cvae needs a label")
         side = max(2, round(n**0.5))
         q = gaussian_quantiles(side).to(dev)
         # rows run top to bottom from high to low z2, columns left to right in z1
@@ -93,7 +93,7 @@ def sample_figure(
         if label is not None:
             return model.sample(n, torch.full((n,), label, device=dev)), _cols(n)
         cols = max(1, n // cfg.n_classes)
-        z = torch.randn(cols, cfg.latent_dim, device=dev).repeat(cfg.n_classes, 1)  # (C*cols, Z)
+        z = model.prior.sample(cols).to(dev).repeat(cfg.n_classes, 1)  # (C*cols, Z)
         y = torch.arange(cfg.n_classes, device=dev).repeat_interleave(cols)
         return model.mean(model.decode(z, model.onehot(y))), cols
     return model.sample(n), _cols(n)

@@ -16,6 +16,7 @@ a Gaussian whose one shared variance is learned (Rybkin et al. 2021, sigma-VAE).
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -23,8 +24,9 @@ from torch import Tensor, nn
 
 from ..core import checkpoint
 from ..core.config import from_dict, from_preset, to_dict
-from ..core.latent import gaussian_kl, log_normal, reparameterize
+from ..core.latent import log_normal, reparameterize
 from ..core.objectives import Output, elbo
+from ..core.priors import build_prior
 from ..core.quantize import VectorQuantizer
 from .data import to_unit
 
@@ -35,6 +37,8 @@ TYPE_PREFIX = "image-"  # model_type in config.json is "image-" + kind
 @dataclass(frozen=True)
 class ImageConfig:
     """Architecture of an image model; stored in every checkpoint's config.json."""
+
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("model", "height", "width", "n_classes")
 
     model: str = "vae"
     height: int = 28
@@ -54,6 +58,8 @@ class ImageConfig:
     prior_d_model: int = 64
     prior_layers: int = 2
     prior_heads: int = 4
+    prior: str = "normal"
+    prior_components: int = 0
 
     @classmethod
     def preset(cls, name: str, **fields) -> "ImageConfig":
@@ -76,6 +82,8 @@ class ImageConfig:
     def check(self) -> "ImageConfig":
         if self.model not in KINDS:
             raise ValueError(f"unknown model {self.model!r}: use {', '.join(KINDS)}")
+        if self.prior != "normal" and self.model not in ("vae", "conv-vae", "cvae"):
+            raise ValueError(f"a learned prior needs a VAE (vae, conv-vae, cvae), not {self.model}")
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"unknown likelihood {self.likelihood!r}: use bernoulli or gaussian")
         if self.model in ("conv-vae", "vqvae") and (self.height % 4 or self.width % 4):
@@ -203,6 +211,7 @@ class AE(ImageModel):
         cond = cfg.n_classes if self.conditional else 0
         self.encoder = Encoder(cfg, self.n_stats * cfg.latent_dim, arch, cond)
         self.decoder = Decoder(cfg, arch, cond)
+        self.prior = build_prior(cfg.prior, cfg.latent_dim, cfg.prior_components)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """(B, 1, H, W) -> (z, None): the code, with no variance."""
@@ -225,11 +234,12 @@ class AE(ImageModel):
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None) -> Tensor:
-        """Decode z ~ N(0, I) [for labels y]: (n, 1, H, W) pixel means.
+        """Decode z ~ p(z) [for labels y]: (n, 1, H, W) pixel means.
 
-        For the AE this shows its irregular latent space: nothing made its codes N(0, I).
+        For the AE (p(z) = N(0, I)) this shows its irregular latent space: nothing made its
+        codes N(0, I).
         """
-        z = torch.randn(n, self.cfg.latent_dim, device=self.decoder.net[0].weight.device)
+        z = self.prior.sample(n).to(self.decoder.net[0].weight.device)
         return self.mean(self.decode(z, self.onehot(y)))
 
 
@@ -247,27 +257,17 @@ class VAE(AE):
         """Negative beta-ELBO averaged over the batch; parts recon, kl, elbo in nats per image."""
         x, y = self.pixels(batch[0]), self.onehot(batch[1] if len(batch) > 1 else None)
         mu, logvar = self.encode(x, y)
-        recon = self.recon_nll(self.decode(reparameterize(mu, logvar), y), x)  # (B,)
-        kl = gaussian_kl(mu.float(), logvar.float()).sum(1)  # (B,)
+        z = reparameterize(mu, logvar)
+        recon = self.recon_nll(self.decode(z, y), x)  # (B,)
+        kl = self.prior.kl(mu.float(), logvar.float(), z.float())  # (B,): closed form or MC
         loss = elbo(recon, kl, beta).mean()
         r, k = recon.mean().item(), kl.mean().item()
         return Output(loss, {"recon": r, "kl": k, "elbo": -(r + k)})
 
-    def log_weights(self, x: Tensor, y: Tensor | None, k: int) -> Tensor:
-        """log p(x, z_k) - log q(z_k | x) for k posterior samples (Burda et al. 2016, eq. 8).
-
-        Args:
-            x: (B, 1, H, W) prepared pixels (see `pixels`).
-            y: (B, C) one-hot condition or None.
-            k: samples per image.
-
-        Returns:
-            (K, B) log importance weights in nats.
-        """
-        mu, logvar = (t.float() for t in self.encode(x, y))
-        z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (K, B, Z)
-        log_px = -self.recon_nll(self.decode(z, y), x)  # (K, B)
-        return log_px + log_normal(z) - log_normal(z, mu, logvar)
+    def log_px(self, z: Tensor, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """log p(x | z) in nats for (K, B, Z) latents, (B, 1, H, W) prepared pixels (see
+        `pixels`) and (B, C) one-hot labels or None -> (K, B)."""
+        return -self.recon_nll(self.decode(z, y), x)
 
 
 class CVAE(VAE):

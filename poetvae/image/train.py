@@ -1,6 +1,6 @@
 """`poetvae image train`: data -> ImageConfig -> model -> core.fit, in one function."""
 
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +8,8 @@ import torch
 
 from ..core import checkpoint
 from ..core.config import apply_overrides
-from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit, steps_per_epoch
+from ..core.device import seed_everything
+from ..core.train import Progress, TrainConfig, fit
 from .data import ImageData, load_images
 from .models import ImageConfig, build, load
 
@@ -36,9 +36,8 @@ def train(
     device: torch.device,
     preset: str = "base",
     overrides: tuple[str, ...] = (),
-    epochs: float | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     limit: int | None = None,
     data_ref: str | None = None,
 ) -> dict[str, Any]:
@@ -48,13 +47,12 @@ def train(
         data: "fashion-mnist", "mnist", an IDX folder, or loaded ImageData.
         kind: ae | vae | conv-vae | cvae | vqvae.
         out: run directory; must not hold a checkpoint unless `resume`.
-        train_cfg: optimisation settings (max_steps is replaced when `epochs` is given).
+        train_cfg: optimisation settings, the budget in epochs or steps included.
         device: training device.
         preset: ImageConfig preset for a new run.
         overrides: `key=value` changes to the preset (e.g. latent_dim=2).
-        epochs: passes over the train split instead of max_steps.
         resume: continue the run in `out` (its model config wins; `kind` must match).
-        progress: show a progress bar.
+        progress: makes a progress bar (see `core.train.fit`); None: none.
         limit: train on the first `limit` train images only (quick runs, benchmarks).
         data_ref: what config.json records as the data (default: `data` when it is a string);
             `reconstruct` and `eval` reload the data from it.
@@ -85,9 +83,6 @@ def train(
         raise ValueError(
             f"labels reach {int(train_y.max())}, the model knows {model.cfg.n_classes} classes"
         )
-    if epochs is not None:
-        per_epoch = steps_per_epoch(len(train_x), train_cfg.batch_size, dist_info().world_size)
-        train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     ref = data_ref or (data if isinstance(data, str) else loaded.source)
     if Path(ref).is_dir():
         ref = str(Path(ref).resolve())

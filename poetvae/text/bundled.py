@@ -11,6 +11,7 @@ FORMS = {
     "qiyan": "seven-character quatrains (七言绝句)",
 }
 DEFAULT_FORM = "wuyan"
+SHAPES = {"wuyan": (4, 5), "qiyan": (4, 7)}  # (lines, characters per line) of each form
 
 
 def bundled_model(form: str = DEFAULT_FORM) -> Path:

@@ -5,6 +5,7 @@ Heavy imports (torch, datasets) happen inside commands, so `poetvae --help` is i
 `generate` never imports `datasets`. Library errors become one line on stderr and exit 1.
 """
 
+import contextlib
 import json
 import math
 import textwrap
@@ -16,22 +17,24 @@ import click
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
 from . import decoding as dec
-from .bundled import DEFAULT_FORM, FORMS
+from .bundled import DEFAULT_FORM, FORMS, SHAPES
+from .prosody import RHYME_BOOKS
 
 
 @click.command()
 @click.option(
     "--corpus",
-    required=True,
+    default=None,
     metavar="NAME|PATH",
     help="A shipped corpus (see `poetvae corpus list`), a .txt/.json/.jsonl file "
-    "with one poem per line, or a hub data set name (owner/name).",
+    "with one poem per line, or a hub data set name (owner/name). Needed for a new run; "
+    "--resume reads it from the run.",
 )
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
     default=None,
-    help="Run directory for checkpoints and metrics [default: runs/<corpus>].",
+    help="Run directory for checkpoints and metrics [default: runs/<corpus> for a new run].",
 )
 @click.option(
     "--init-from",
@@ -43,26 +46,19 @@ from .bundled import DEFAULT_FORM, FORMS
     "with a draft path.",
 )
 @options.training
+@options.model_config(
+    "poetvae.text.model:PoetVAEConfig",
+    {
+        "tiny": "width 32, 1 encoder and 1 decoder layer, 8 latent dimensions (0.25 M "
+        "parameters, most of them the embedding): trains in seconds, for tests and a first run",
+        "base": "width 192, 3 + 2 layers, 64 latent dimensions (3.6 M parameters): the "
+        "bundled models",
+    },
+    note="free_bits: the KL of each latent dimension below this many nats is not pushed down "
+    "(against posterior collapse; 0 turns it off); decoder: parallel, mask-predict or causal.",
+)
 @one_line_errors
-def train(
-    corpus,
-    out,
-    init_from,
-    epochs,
-    max_steps,
-    batch_size,
-    lr,
-    warmup_steps,
-    device,
-    seed,
-    preset,
-    overrides,
-    beta,
-    kl_warmup,
-    eval_every,
-    resume,
-    quiet,
-):
+def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides, resume):
     """Train the poetry VAE on a corpus.
 
     Shows loss / recon / KL and poems per second, validates each epoch, writes an atomic
@@ -70,36 +66,99 @@ def train(
     and exits; --resume continues exactly where it stopped. Under `torchrun --nproc_per_node N`
     it trains with DistributedDataParallel.
     """
-    if epochs is not None and max_steps is not None:
-        raise click.UsageError("give --epochs or --max-steps, not both")
     if init_from and resume:
         raise click.UsageError("--init-from starts a new run; --resume continues one: not both")
     from ..core.checkpoint import check_run_dir
     from ..core.config import apply_overrides
     from .corpus import load_corpus
     from .model import PoetVAEConfig
+    from .train import check_resume
     from .train import train as train_text
 
     dev = resolve_device(device)
-    out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
-    check_run_dir(out, resume)
-    apply_overrides(PoetVAEConfig.preset(preset), overrides)  # a bad --set fails before loading
+    # a bad --set, a missing run or corpus fail here, before anything loads
+    if resume:
+        if out is None:
+            raise click.UsageError("--resume needs --out, the run directory to continue")
+        given = click.get_current_context().get_parameter_source("preset").name == "COMMANDLINE"
+        recorded = check_resume(out, overrides, preset if given else None).get("corpus")
+        corpus = corpus or recorded
+        if not corpus:
+            raise click.UsageError(f"{out} does not name its corpus: pass --corpus")
+    else:
+        if corpus is None:
+            raise click.UsageError("a new run needs --corpus (or --resume a run in --out)")
+        out = out or str(Path("runs") / Path(corpus).stem)  # the corpus's name is `corpus`
+        check_run_dir(out, resume)
+        apply_overrides(PoetVAEConfig.preset(preset), overrides)
     loaded = load_corpus(corpus)
     options.say(loaded.summary())
-    cfg = options.train_config()
     result = train_text(
         loaded,
         out,
-        cfg,
+        train_cfg,
         dev,
         preset,
         overrides,
-        epochs=None if max_steps else (epochs or 10),
         resume=resume,
-        progress=not quiet,
+        progress=progress,
         init_from=init_from,
     )
     options.say_trained(result)
+
+
+@click.command("fit-prior")
+@click.argument("run", type=click.Path())
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Run directory for the model with its fitted prior (a new one, or one it replaces).",
+)
+@click.option(
+    "--components",
+    type=click.IntRange(1, 65_536),
+    default=1024,
+    show_default=True,
+    help="Gaussians in the mixture, started on the posteriors of as many training poems.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(0, 1_000_000),
+    default=1500,
+    show_default=True,
+    help="Adam steps fitting the mixture to the aggregate posterior (0 keeps the posteriors).",
+)
+@click.option(
+    "--corpus",
+    default=None,
+    metavar="NAME|PATH",
+    help="Corpus whose train split is fitted [default: the one the run was trained on].",
+)
+@options.seed_for("the components chosen and the fit")
+@options.device
+@one_line_errors
+def fit_prior(run, out, components, steps, corpus, seed, device):
+    """Fit a learned prior p(z) to a trained model's aggregate posterior.
+
+    A standard normal prior samples latents where no poem's posterior lies; this fits a mixture
+    of Gaussians to the posteriors of the train split (Ghosh et al. 2020; Dai & Wipf 2019) and
+    writes the model with it into --out: `generate` then samples from it, and `eval` computes
+    the KL and the IWAE bound against it. The encoder and decoder are unchanged.
+    """
+    from ..core import checkpoint
+    from .corpus import load_corpus
+    from .model import files
+    from .train import fit_prior as fit
+
+    model = _load(run, device)
+    name = corpus or checkpoint.read_meta(run).get("corpus")
+    if name is None:
+        raise click.UsageError(f"{run} does not record its corpus: give --corpus")
+    fitted = fit(model, load_corpus(name, splits=("train",)), components, steps, seed)
+    meta = {**checkpoint.read_meta(run), **fitted.meta()}
+    options.say(f"fitted a {components}-component mixture prior; writing {out}")
+    checkpoint.save(out, fitted, meta, files(fitted))
 
 
 model_options = options.apply(
@@ -142,16 +201,26 @@ decoding_options = options.apply(
         "--rhyme/--no-rhyme",
         default=DEFAULT.rhyme,
         show_default=True,
-        help="The ends of lines 2, 4, ... share a rhyme group (中华新韵), no character twice; "
-        "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
+        help="The ends of lines 2, 4, ... share a rhyme group of --rhyme-book, no character "
+        "twice; --no-rhyme shows the model's own choices (--tones strict always rhymes).",
+    ),
+    click.option(
+        "--rhyme-book",
+        type=click.Choice(list(RHYME_BOOKS)),
+        default=DEFAULT.rhyme_book,
+        show_default=True,
+        help="The rhyme book: pingshui = 平水韵, the book of Tang regulated verse (a character "
+        "rhymes in each rhyme the book lists it under); xinyun = 中华新韵, rhyme by modern "
+        "readings.",
     ),
     click.option(
         "--passes",
         type=click.IntRange(min=1, max=dec.MAX_PASSES),
         default=DEFAULT.passes,
         help="Decoding passes of a mask-predict model: each re-masks its least confident "
-        "characters and draws them again given the rest [default: the model's, "
-        f"{dec.MASK_PREDICT_PASSES} for mask-predict, 1 otherwise].",
+        "characters and draws them again given the rest; at most the model's length (20 for "
+        f"wuyan, 28 for qiyan) [default: the model's, {dec.MASK_PREDICT_PASSES} for "
+        "mask-predict, 1 otherwise].",
     ),
     click.option(
         "--refine",
@@ -171,6 +240,7 @@ def _decoding(params: dict) -> dec.Decoding:
         top_p=params["top_p"],
         no_repeat=not params["allow_repeats"],
         rhyme=params["rhyme"],
+        rhyme_book=params["rhyme_book"],
         passes=params["passes"],
         refine=params["refine"],
     )
@@ -191,6 +261,30 @@ def _load(path, device):
     from .model import load
 
     return load(path, resolve_device(device))
+
+
+@contextlib.contextmanager
+def _reading(model, *texts: str):
+    """How the model reads pasted text: a poem of another bundled form is a usage error that
+    names its --form; text read in Simplified script is said on stderr once the command's body
+    has run (an error stays one line)."""
+    from .constraints import simplified
+    from .corpus import parse_poem
+
+    shape = (model.cfg.n_lines, model.cfg.chars_per_line)
+    for text in texts:
+        lines = parse_poem(text) or [""]
+        got = (len(lines), len(lines[0]))
+        name = next((k for k, v in SHAPES.items() if v == got), None)
+        if name and got != shape:
+            raise click.UsageError(
+                f"{text!r} has {got[0]} lines of {got[1]} characters, the shape of the {name} "
+                f"form; the model writes {shape[0]} lines of {shape[1]}: try --form {name}"
+            )
+    yield
+    for text in texts:
+        if simplified(model, text) != text:
+            options.say(f"read in Simplified script: {simplified(model, text)}")
 
 
 def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None = None) -> None:
@@ -237,8 +331,10 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     "--pattern",
     default=None,
     metavar="TEMPLATE",
-    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, "
-    "e.g. '床前＿＿光，疑是＿＿霜'; may cover the first lines only.",
+    help="Fill-in template: given characters stay, ＿ (or _ ○ *) are written, e.g. "
+    "'床前＿＿光，疑是＿＿霜', or '＿＿＿＿＿，＿＿＿＿＿，白日依山尽' to keep line 3 only; may "
+    "cover the first lines only. Rhyme and --tones strict keep these characters, or name the "
+    "one that breaks them.",
 )
 @click.option(
     "--tones",
@@ -246,7 +342,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     default="free",
     show_default=True,
     help="strict: every line follows a regulated 平仄 template, couplets are opposed "
-    "and the rhyme positions share a rhyme group.",
+    "and the rhyme positions share a level-tone (平声) rhyme of --rhyme-book.",
 )
 @click.option(
     "--rerank",
@@ -278,6 +374,7 @@ def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, d
     """
     decoding = _decoding(decoding)
     model = _load(_model_path(checkpoint, form), device)
+    options.check_passes(decoding.passes, model.cfg.seq_len)
     from .generate import generate as draw
     from .generate import stream
 
@@ -287,7 +384,8 @@ def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, d
 
         constraints = dict(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
     poems = stream(draw, model, n, seed, decoding=decoding, **constraints)
-    _echo_poems(poems, fmt)
+    with _reading(model, *(text for text in (acrostic, pattern) if text)):
+        _echo_poems(poems, fmt)
 
 
 @click.command()
@@ -299,34 +397,36 @@ def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, d
 def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
     from .compose import reconstruct as run
+    from .constraints import form_of, simplified, unknown_chars
     from .corpus import format_poem, parse_poem
 
     model = _load(_model_path(checkpoint, form), device)
-    lines, kept = run(model, poem)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "input": poem,
-                    "output": format_poem(lines),
-                    "lines": lines,
-                    "kept": kept,
-                    "kept_share": sum(kept) / len(kept),
-                },
-                ensure_ascii=False,
-                indent=1,
+    with _reading(model, poem):
+        lines, kept = run(model, poem)
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    {
+                        "input": poem,
+                        "output": format_poem(lines),
+                        "lines": lines,
+                        "kept": kept,
+                        "kept_share": sum(kept) / len(kept),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
             )
-        )
-        return
-    original = parse_poem(poem, None) or []
-    n = len(lines[0])
-    for i, line in enumerate(lines):
-        marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
-        click.echo(f"{original[i] if i < len(original) else '':<{n}}  ->  {line}   {marks}")
-    click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
-    unknown = sorted({c for c in "".join(original) if c not in model.vocab})
-    if unknown:
-        click.echo(f"not in the model's vocabulary (read as <unk>): {''.join(unknown)}")
+            return
+        original = parse_poem(simplified(model, poem), form_of(model))
+        n = len(lines[0])
+        for i, line in enumerate(lines):
+            marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
+            click.echo(f"{original[i]}  ->  {line}   {marks}")
+        click.echo(f"kept {sum(kept)} of {len(kept)} characters (＝ marks a kept character)")
+        unknown = unknown_chars(model, "".join(original))
+        if unknown:
+            click.echo(f"not in the model's vocabulary (read as <unk>): {unknown}")
 
 
 @click.command()
@@ -349,8 +449,9 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     from .compose import interpolate as run
 
     model = _load(_model_path(checkpoint, form), device)
-    poems = run(model, poem_a, poem_b, steps, slerp)
-    _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
+    with _reading(model, poem_a, poem_b):
+        poems = run(model, poem_a, poem_b, steps, slerp)
+        _echo_poems(poems, fmt, [{"t": i / (steps - 1)} for i in range(steps)])
 
 
 @click.command("eval")
@@ -406,8 +507,10 @@ def evaluate(
     from .corpus import Form, load_corpus
     from .evaluate import evaluate as run_eval
 
+    decoding = _decoding(decoding)
     path = _model_path(checkpoint, form)
     model = _load(path, device)
+    options.check_passes(decoding.passes, model.cfg.seq_len)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:
         raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
@@ -428,7 +531,7 @@ def evaluate(
             samples,
             seed,
             limit,
-            decoding=_decoding(decoding),
+            decoding=decoding,
         ),
     }
     if fmt == "json":
@@ -473,8 +576,9 @@ def _eval_table(r: dict) -> str:
         )
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
-        f"{'on' if s['rhyme'] else 'off'}, passes {s['passes']}, refine {s['refine']}; top char "
-        f"{s['top_char']} vs {ref['top_char']})"
+        f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
+        f"{s['refine']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
+        f"by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each book)"
     )
     rows.append(
         "  (bigram_nll_per_char and song_bigram_nll_per_char: nats/char under character bigram"
@@ -524,4 +628,4 @@ def corpus_show(name, n):
         click.echo(f"  skipped, e.g.: {example}")
 
 
-COMMANDS = (train, generate, reconstruct, interpolate, evaluate, corpus)
+COMMANDS = (train, fit_prior, generate, reconstruct, interpolate, evaluate, corpus)

@@ -1,10 +1,12 @@
 """Writing to order. Every position has its own distribution given z, so constraints that a
 left-to-right generator struggles with are natural here:
 
-- acrostic (藏头诗) and fill-in patterns fix characters at chosen positions. z is then drawn from
+- acrostic (藏头诗) and fill-in patterns fix characters at chosen positions, anywhere in the poem
+  (revision: keep some characters or lines of a poem, redraw the rest). z is then drawn from
   the posterior given those characters, p(z | fixed) ∝ p(z) p(fixed | z), by importance
   resampling over prior candidates, so the free positions agree with the fixed ones; the naive
-  alternative (decode a prior z, overwrite) is kept for comparison (`search=False`).
+  alternative (decode a prior z, overwrite) is kept for comparison (`search=False`). Rhyme and
+  strict tones take the fixed characters as given, or name the one that breaks them.
 - strict tones: each poem picks the regulated 平仄 template that its z makes most likely (the
   template's probability mass under the independent per-position distributions), decoding is
   restricted to characters of the template's tone under every reading (a heteronym such as 看
@@ -22,10 +24,12 @@ from ..core.metrics import iwae_nll
 from .constraints import (
     Constraints,
     acrostic_positions,
+    check_kept,
     form_of,
     merge,
     pattern_positions,
     rhyme_constraints,
+    simplified,
     tone_constraints,
 )
 from .corpus import parse_poem
@@ -54,15 +58,15 @@ def posterior_latents(
         (B, K, Z) latents.
     """
     B, M, Z = z.shape
-    at = torch.zeros(256, model.cfg.seq_len, dtype=torch.bool)
-    at[:, list(fixed)] = True
-    ids = torch.tensor([fixed[p] for p in sorted(fixed)])  # in the row-major order of `at`
+    at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
+    at[list(fixed)] = True
+    ids = torch.tensor([fixed[p] for p in sorted(fixed)])  # (F,) in position order, as `at` is
     device = next(model.parameters()).device
     log_lik = []
-    for rows in z.view(B * M, Z).split(256):
-        # only the fixed positions are projected: (R F, V)
-        logp = model.decode(rows.to(device), None, at[: len(rows)].to(device)).float()
-        logp = logp.log_softmax(-1).cpu().view(len(rows), len(ids), -1)  # (R, F, V)
+    for rows in z.view(B * M, Z).split(128):
+        # logits at the F fixed positions only: the projection to V dominates the decoder
+        logits = model.decode(rows.to(device), at=at.to(device).expand(len(rows), -1))
+        logp = logits.float().view(len(rows), len(ids), -1).log_softmax(-1).cpu()  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, 1, M).expand(-1, u.shape[1], -1)  # log p(fixed | z_m)
     w = log_lik.reshape(-1, M).log_softmax(-1)  # w_m ∝ p(fixed | z_m)
@@ -100,11 +104,11 @@ def write(
         model: a PoetVAE.
         n: number of poems.
         decoding: as in `generate`; its rhyme applies with free tones (strict tones always
-            rhyme).
+            rhyme, in a level-tone (平声) group of its rhyme book).
         seed: same seed, same poems.
         acrostic: one character per line, each line's first.
         pattern: a fill-in template (see `pattern_positions`).
-        tones: "free", or "strict" for regulated 平仄 with one rhyme group.
+        tones: "free", or "strict" for regulated 平仄 with one level-tone (平声) rhyme group.
         rerank: draw this many candidates per poem and keep the one with the lowest IWAE NLL.
             With fixed characters, a poem's candidates resample one pool: its rerank prior
             draws and CANDIDATES more, each weighed once.
@@ -132,21 +136,26 @@ def write(
             "acrostic, pattern and strict tones need per-position laws given z: the causal "
             "decoder has none (use a parallel or mask-predict model)"
         )
+    book = decoding.rhyme_book
+    if fixed:
+        check_kept(model, fixed, tones, decoding.rhyme, book)
     if n == 0:  # after the checks: a bad acrostic is an error even for no poems
         return []
-    Z, L = model.cfg.latent_dim, model.cfg.seq_len
+    L = model.cfg.seq_len
     total = n * rerank
-    z, u = prior_draws(total, Z, n_uniforms(model, decoding), seed, start * rerank)
+    z, u = prior_draws(model.prior, total, n_uniforms(model, decoding), seed, start * rerank)
+    z = z[:, 0]  # (n rerank, Z)
     if fixed and search:  # a poem's candidates resample one pool: its prior draws and more
-        extra, pick_u = prior_draws(
-            n, Z * CANDIDATES, rerank, None if seed is None else ~seed, start
-        )
-        pool = torch.cat([z.view(n, rerank, Z), extra.view(n, CANDIDATES, Z)], dim=1)
-        z = posterior_latents(model, fixed, pool, pick_u, decoding.temperature).view(total, Z)
+        seed2 = None if seed is None else ~seed
+        extra, pick_u = prior_draws(model.prior, n, rerank, seed2, start, CANDIDATES)
+        pool = torch.cat([z.view(n, rerank, -1), extra], dim=1)  # (n, rerank + CANDIDATES, Z)
+        z = posterior_latents(model, fixed, pool, pick_u, decoding.temperature).view(total, -1)
     if tones == "strict":
-        c = tone_constraints(model, z, fixed)
+        c = tone_constraints(model, z, fixed, book)
+    elif decoding.rhyme:
+        c = rhyme_constraints(model, total, fixed, book)
     else:
-        c = rhyme_constraints(model, total, fixed) if decoding.rhyme else Constraints(fixed=fixed)
+        c = Constraints(fixed=fixed)
     ids = decode(model, z, u, c, decoding)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n
@@ -156,24 +165,28 @@ def write(
 
 
 def encode_text(model: PoetVAE, text: str) -> Tensor:
-    """A poem of the model's form (punctuation optional) -> (1, L) ids; unknown characters
-    become `<unk>` (the encoder has seen it for rare characters).
+    """A poem of the model's form (punctuation optional; Traditional script is read as
+    `simplified` says) -> (1, L) ids; unknown characters become `<unk>` (the encoder has seen
+    it for rare characters).
 
     Raises:
         ValueError: not a poem of the model's form.
     """
-    lines = parse_poem(text, form_of(model))
+    lines = parse_poem(simplified(model, text), form_of(model))
     if lines is None:
-        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)})")
+        shape = parse_poem(text)
+        has = f": it has {len(shape)} lines of {len(shape[0])} characters" if shape else ""
+        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)}){has}")
     return torch.tensor([model.vocab.encode("".join(lines))])
 
 
 @torch.no_grad()
 def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
-    """Encode a poem, decode z = mu by argmax; returns the lines and which characters survived."""
+    """Encode a poem, decode z = mu by argmax, as `interpolate` decodes its first poem (no
+    character twice in a line); returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, Decoding(temperature=0.0, no_repeat=False))
+    ids = decode_latents(model, mu, Decoding(temperature=0.0))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 

@@ -1,15 +1,19 @@
 """Poem corpora: the shipped Tang corpora by name, a user's text/JSON file, or a hub data set,
 all loaded through Hugging Face `datasets`, parsed into fixed forms and split deterministically.
 
-A poem is a list of equally long lines; in tensors it is the concatenation of its characters
-(seq_len = n_lines * chars_per_line). Poems that do not fit the corpus's form are counted and
-reported, never dropped silently.
+A poem is a list of equally long lines of Chinese characters; in tensors it is the
+concatenation of its characters (seq_len = n_lines * chars_per_line). Texts that are not poems
+of the corpus's form (other shapes, other scripts) are counted and reported, never dropped
+silently, and a corpus left with no poem for training or validation is refused.
 """
 
+import functools
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,7 +23,7 @@ _BREAKS = re.compile(r"[，。！？；：、,.!?;:\s　]+")
 
 
 class CorpusError(ValueError):
-    """A corpus that cannot be found or holds no poem of a fixed form."""
+    """A corpus that cannot be found or holds too few poems of a fixed form."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,16 @@ class Corpus:
         sizes = ", ".join(f"{k} {len(v)}" for k, v in self.splits.items())
         text = f"corpus {self.name}: {self.form}; {sizes}"
         if self.skipped:
-            text += f"; skipped {self.skipped} poems not of this form"
+            text += f"; skipped {self.skipped} poems not of this form in Chinese characters"
         return text
+
+
+@functools.cache
+def is_ideograph(char: str) -> bool:
+    """Whether a character is a CJK (unified or compatibility) ideograph: what the verse of a
+    Chinese form is written in."""
+    name = unicodedata.name(char, "")
+    return name.startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
 
 
 def split_lines(text: str) -> list[str]:
@@ -61,7 +73,8 @@ def split_lines(text: str) -> list[str]:
 
 
 def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
-    """Lines of `text` if it is a poem of `form` (or of any uniform form when None), else None.
+    """Lines of `text` if it is a poem of `form` (or of any uniform form when None), written in
+    Chinese characters, else None.
 
     Punctuation is optional when the form is known: a run of seq_len characters is cut into lines.
     """
@@ -71,11 +84,33 @@ def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
         lines = [chars[i : i + n] for i in range(0, len(chars), n)]
     if not lines or len({len(line) for line in lines}) != 1:
         return None
-    if not all(line.isprintable() for line in lines):  # control characters are no verse
+    if not all(map(is_ideograph, "".join(lines))):  # no Latin, no control codes
         return None
     if form is not None and (len(lines), len(lines[0])) != (form.n_lines, form.chars_per_line):
         return None
     return lines
+
+
+@functools.cache
+def _t2s() -> dict[str, str]:
+    text = resources.files("poetvae.corpora").joinpath("t2s", "t2s.tsv").read_text("utf-8")
+    return dict(line.split("\t") for line in text.splitlines())
+
+
+def to_simplified(text: str, keep: Container[str] = ()) -> str:
+    """`text` with its Traditional characters in Simplified script, one character at a time
+    (corpora/t2s, from OpenCC's t2s: 盡 -> 尽), except the characters in `keep`.
+
+    Args:
+        text: any text; characters without a Simplified form stay as they are.
+        keep: characters to leave alone, e.g. a model's vocabulary: the corpora keep some
+            Traditional forms where a phrase asks for them (乾 in 乾坤).
+
+    Returns:
+        a string of the same length.
+    """
+    table = _t2s()
+    return "".join(c if c in keep else table.get(c, c) for c in text)
 
 
 def format_poem(lines: list[str]) -> str:
@@ -123,7 +158,7 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     if "/" not in source:
         names = ", ".join(sorted(index))
         raise CorpusError(f"unknown corpus {source!r}: not a file, nor one of {names}")
-    from ..core.hub import hub_reachable
+    from ..hub import hub_reachable
 
     offline = not hub_reachable()  # fail at once, or load the cached copy, without the hub
     return _from_dataset(source, _load_texts(source, None, offline), splits)
@@ -163,7 +198,7 @@ def _load_texts(
 ) -> dict[str, list[str]]:
     import datasets  # heavy: only here, never on the generate path
 
-    from ..core.hub import hub_offline
+    from ..hub import hub_offline
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # our error says it in one line
@@ -210,7 +245,11 @@ def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
                 if lines is not None:
                     shapes[len(lines), len(lines[0])] += 1
         if not shapes:
-            raise CorpusError(f"no poems of a fixed form (equal-length lines) in {name!r}")
+            n = sum(bool(t.strip()) for v in texts.values() for t in v)
+            raise CorpusError(
+                f"no poems of a fixed form (equal-length lines of Chinese characters) in {name!r}: "
+                f"{n} texts, none a poem"
+            )
         form = Form(*shapes.most_common(1)[0][0])
     out: dict[str, list[str]] = {}
     skipped, examples = 0, []
@@ -224,6 +263,11 @@ def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
                     examples.append(text.strip()[:40])
             else:
                 out[split].append("".join(lines))
-    if not out.get("train", True) or not any(out.values()):
-        raise CorpusError(f"no training poems of form {form} in {name!r}")
+    empty = [split for split in ("train", "valid") if split in out and not out[split]]
+    if empty or not any(out.values()):
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in out.items())
+        raise CorpusError(
+            f"too few poems of form {form} in {name!r} to split: {sizes} "
+            f"({skipped} texts skipped); train and valid need a poem each"
+        )
     return Corpus(name, form, out, skipped, examples)

@@ -9,6 +9,8 @@ scripts/bench_decoding.py. No torch here: the CLI reads the defaults for `--help
 import math
 from dataclasses import dataclass
 
+from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
+
 MAX_TEMPERATURE = 100
 MAX_PASSES = 28  # one per character of a 七言 quatrain at most
 MAX_REFINE = 10  # latent refinement rounds: each costs a whole decoding
@@ -28,6 +30,8 @@ class Decoding:
     no_repeat: never repeat a character within a line (relaxed only where a constraint leaves
         nothing else).
     rhyme: the ends of lines 2, 4, ... share a rhyme group (strict tones always rhyme).
+    rhyme_book: whose rhyme groups: "pingshui" (平水韵) or "xinyun" (中华新韵), see
+        `prosody.rhyme_groups`.
     passes: decoding passes of a mask-predict model; None = `passes_for` the model's decoder.
     refine: latent refinement rounds before the final decoding, z <- mu(decode(z)).
 
@@ -39,6 +43,7 @@ class Decoding:
     top_p: float = 0.95
     no_repeat: bool = True
     rhyme: bool = True
+    rhyme_book: str = DEFAULT_RHYME_BOOK
     passes: int | None = None
     refine: int = 1
 
@@ -50,6 +55,9 @@ class Decoding:
             )
         if not 0 < self.top_p <= 1:  # also refuses nan
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.rhyme_book not in RHYME_BOOKS:
+            books = ", ".join(RHYME_BOOKS)
+            raise ValueError(f"unknown rhyme book {self.rhyme_book!r}: choose one of {books}")
         if self.passes is not None and not 1 <= self.passes <= MAX_PASSES:
             raise ValueError(f"passes must be in [1, {MAX_PASSES}], got {self.passes}")
         if not 0 <= self.refine <= MAX_REFINE:

@@ -20,10 +20,11 @@ from typing import Any
 
 import torch
 
-from ..core.latent import active_units, gaussian_kl
+from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
 from .decoding import Decoding
 from .model import PoetVAE
+from .prosody import rates
 
 MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
 
@@ -51,10 +52,16 @@ def score_split(
         mu, logvar = model.encode(xb)
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        z = reparameterize(mu, logvar)
         recon = model.recon_nll(model.logits(z, xb), xb)  # (B,)
-        kl = gaussian_kl(mu, logvar).sum(-1)
-        nll = iwae_nll(mu, logvar, lambda zs, xb=xb: model.log_px(zs, xb), iw_samples)
+        kl = model.prior.kl(mu, logvar, z)  # closed form for N(0, I), else Monte Carlo
+        nll = iwae_nll(
+            mu,
+            logvar,
+            lambda zs, xb=xb: model.log_px(zs, xb),
+            iw_samples,
+            log_prior=model.prior.log_prob,
+        )
         acc = (model.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
@@ -180,6 +187,151 @@ def song_judge(chars_per_line: int) -> CharBigram:
         return CharBigram([line.strip() for line in f], chars_per_line)
 
 
+class CrossLineAssociation:
+    """How strongly characters standing in different lines of one poem go together, judged on
+    text of its own: an outside judge of whole-poem coherence.
+
+    From the judge's poems, c(a, b) counts the poems holding a in one line and b in another and
+    n(a) the poems holding a, out of N; assoc(a, b) = log((c(a, b) + 1) / (n(a) n(b) / N + 1)),
+    observed over expected co-occurrence, each plus one, so that a pair too rare to judge
+    scores about 0 (no tuned constant). A poem's score is the mean assoc over its pairs of
+    characters in different lines. That mean also rewards common pairs whatever poem they stand
+    in, so `coherence` subtracts the same score of the same lines shuffled across poems: what is
+    left is how much more the lines of one poem go together than lines that merely look alike.
+    """
+
+    def __init__(self, poems: list[list[str]]):
+        self.ids: dict[str, int] = {}
+        for poem in poems:
+            for line in poem:
+                for c in line:
+                    self.ids.setdefault(c, len(self.ids))
+        V, self.n = len(self.ids), len(poems)
+        self.count = torch.zeros(V)  # n(a)
+        keys = []
+        for group, chars in self._by_shape(poems):
+            P, C = chars.shape
+            poem = torch.arange(P).unsqueeze(1)
+            self.count += torch.bincount((poem * V + chars).unique() % V, minlength=V)
+            a, b = self._cross_pairs(group)
+            lo, hi = (
+                torch.minimum(chars[:, a], chars[:, b]),
+                torch.maximum(chars[:, a], chars[:, b]),
+            )
+            key = ((poem * V + lo) * V + hi)[lo != hi].unique()  # each pair once per poem
+            keys.append(key % (V * V))
+        self.pairs, self.pair_count = torch.cat(keys).unique(return_counts=True)
+
+    def _by_shape(self, poems: list[list[str]]):
+        """(shape, (P, C) char ids) for each group of poems of one shape (lines x width)."""
+        groups: dict[tuple[int, ...], list[list[int]]] = {}
+        for poem in poems:
+            shape = tuple(len(line) for line in poem)
+            groups.setdefault(shape, []).append([self.ids.get(c, -1) for c in "".join(poem)])
+        return [(shape, torch.tensor(rows)) for shape, rows in groups.items()]
+
+    @staticmethod
+    def _cross_pairs(shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Index pairs (i < j) of the characters of a poem of this shape in different lines."""
+        line_of = torch.repeat_interleave(torch.arange(len(shape)), torch.tensor(shape))
+        a, b = torch.triu_indices(len(line_of), len(line_of), 1)
+        cross = line_of[a] != line_of[b]
+        return a[cross], b[cross]
+
+    def score(self, poems: list[list[str]]) -> float:
+        """Mean over poems of the mean assoc of their cross-line character pairs (nats)."""
+        V, total, count = len(self.ids), 0.0, 0
+        for shape, chars in self._by_shape(poems):
+            a, b = self._cross_pairs(shape)
+            x, y = chars[:, a], chars[:, b]  # (P, pairs)
+            known = (x >= 0) & (y >= 0)
+            key = torch.minimum(x, y) * V + torch.maximum(x, y)
+            at = torch.searchsorted(self.pairs, key).clamp(max=len(self.pairs) - 1)
+            c = torch.where(known & (self.pairs[at] == key), self.pair_count[at], 0).float()
+            n_x, n_y = self.count[x.clamp(min=0)], self.count[y.clamp(min=0)]
+            expected = torch.where(known, n_x * n_y / self.n, 0.0)
+            assoc = ((c + 1) / (expected + 1)).log()
+            mine = (x != y).float()  # a character beside itself says nothing
+            per_poem = (assoc * mine).sum(1) / mine.sum(1).clamp(min=1)
+            total, count = total + per_poem.sum().item(), count + len(per_poem)
+        return total / max(1, count)
+
+    def coherence(self, poems: list[list[str]], seed: int = 0) -> dict[str, float]:
+        """{"within", "shuffled", "coherence"}: the score of the poems, of their lines shuffled
+        across poems (line i of each poem from a random poem, by a seeded permutation per line
+        index), and their difference, in nats."""
+        rng = random.Random(seed)
+        columns = [[p[i] for p in poems] for i in range(len(poems[0]) if poems else 0)]
+        for column in columns:
+            rng.shuffle(column)
+        shuffled = [list(lines) for lines in zip(*columns, strict=True)]
+        within, mixed = self.score(poems), self.score(shuffled)
+        return {"within": within, "shuffled": mixed, "coherence": within - mixed}
+
+
+def train_overlap(poems: list[list[str]], train: list[str]) -> dict[str, float]:
+    """How close poems come to copying a training poem: for each poem, the largest share of its
+    distinct characters that one training poem also holds.
+
+    Returns:
+        {"mean": mean over poems, "p99": its 99th percentile, "over_80": share of poems of
+        which one training poem holds at least 80 % of the characters}.
+    """
+    if not poems or not train:
+        return {"mean": 0.0, "p99": 0.0, "over_80": 0.0}
+    ids: dict[str, int] = {}
+    rows, cols = [], []
+    for r, text in enumerate(train):
+        for c in set(text):
+            rows.append(r)
+            cols.append(ids.setdefault(c, len(ids)))
+    held = torch.sparse_coo_tensor(
+        torch.tensor([rows, cols]),
+        torch.ones(len(rows)),
+        (len(train), len(ids)),
+        check_invariants=True,
+    ).coalesce()  # (N, C): which characters each training poem holds
+    best = []
+    for start in range(0, len(poems), 256):
+        part = poems[start : start + 256]
+        mine = torch.zeros(len(ids), len(part))  # (C, P)
+        size = torch.zeros(len(part))
+        for j, poem in enumerate(part):
+            chars = set("".join(poem))
+            size[j] = len(chars)
+            known = [ids[c] for c in chars if c in ids]
+            mine[known, j] = 1.0
+        shared = torch.sparse.mm(held, mine).amax(
+            0
+        )  # (P,): the most characters one training poem shares
+        best.append(shared / size.clamp(min=1))
+    share = torch.cat(best)
+    return {
+        "mean": share.mean().item(),
+        "p99": share.quantile(0.99).item(),
+        "over_80": (share >= 0.8).float().mean().item(),
+    }
+
+
+@functools.cache
+def coherence_judge() -> CrossLineAssociation:
+    """The outside judge of whole-poem coherence, fitted on Song poems that no corpus trains on
+    (corpora/song-judge/poems.txt.gz)."""
+    path = resources.files("poetvae.corpora").joinpath("song-judge", "poems.txt.gz")
+    with gzip.open(str(path), "rt", encoding="utf-8") as f:
+        return CrossLineAssociation([line.strip().split("，") for line in f])
+
+
+def whole_poem_figures(poems: list[list[str]], train: list[str], seed: int = 0) -> dict:
+    """The outside judges of whole poems: `coherence` (see `CrossLineAssociation`, nats: the
+    association of characters across the lines of one poem beyond that of the same lines
+    shuffled across poems) and `train_overlap` (see `train_overlap`)."""
+    return {
+        "coherence": coherence_judge().coherence(poems, seed)["coherence"],
+        "train_overlap": train_overlap(poems, train),
+    }
+
+
 def evaluate(
     model: PoetVAE,
     corpus,
@@ -200,7 +352,9 @@ def evaluate(
         n_samples: poems drawn from the prior.
         seed: seeds the latent noise and the samples.
         limit: score only `limit` poems of the split, drawn at random (seeded).
-        decoding: how the prior samples are decoded (`generate`'s default if not given).
+        decoding: how the prior samples are decoded (`generate`'s default if not given); its
+            rhyme book is also that of the prosody rates' ``rhyme`` and ``all`` (both books'
+            rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
@@ -210,7 +364,6 @@ def evaluate(
         directly.
     """
     from .generate import generate
-    from .prosody import rates
     from .train import encode_poems
 
     split_poems = corpus.splits[split]
@@ -221,6 +374,7 @@ def evaluate(
     data = score_split(model, encode_poems(model.vocab, poems), iw_samples, seed=seed)
     train = set(corpus.splits.get("train", []))
     samples = generate(model, n_samples, decoding, seed=seed)
+    rhyme_book = decoding.rhyme_book
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
@@ -231,16 +385,18 @@ def evaluate(
         "data": data,
         "samples": {
             **sample_stats(samples, train),
-            "prosody": rates(samples),
+            "prosody": rates(samples, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
+            **whole_poem_figures(samples, corpus.splits.get("train", []), seed),
             **asdict(decoding),
             "passes": decoding.passes_for(model.cfg.decoder),
         },
         "reference": {
             **sample_stats(real, train),
-            "prosody": rates(real),
+            "prosody": rates(real, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(real),
             "song_bigram_nll_per_char": outside.nll_per_char(real),
+            **whole_poem_figures(real, corpus.splits.get("train", []), seed),
         },
     }

@@ -5,11 +5,12 @@ optionally within the top-p nucleus (the primitives are in `sampling`). By defau
 already used in the same line is excluded: real Tang lines repeat a character in about 5 % of
 lines, while an independent per-position decoder left alone repeats its safest characters far
 more often. Also by default the rhyme positions (the ends of lines 2, 4, ...) share a rhyme
-group: each poem first draws its group g with probability proportional to prod over rhyme
-positions p of P_p(g), the chance that position p's own draw lands in g, which is the law of g
-given that independent draws rhyme; then every rhyme position samples within g, no character
-twice (重韵). What else may restrict a position (fixed characters, tones) is in `constraints`.
-Lean on purpose: no `datasets` import here.
+group of a rhyme book (平水韵 unless asked otherwise, see `prosody`): each poem first draws its
+group g with probability proportional to prod over rhyme positions p of P_p(g), the chance
+that position p's own draw lands in g, which is the law of g given that independent draws
+rhyme; then every rhyme position samples within g, no character twice (重韵). What else may
+restrict a position (fixed characters, tones) is in `constraints`. Lean on purpose: no
+`datasets` import here.
 """
 
 from collections.abc import Callable, Iterator
@@ -25,9 +26,9 @@ from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-# characters a position is drawn among: its 1,024 likeliest in pass 0, the same in the later
-# passes. They hold the whole top-p 0.95 nucleus at T 0.9 at 99.6 % of the bundled model's
-# positions (the top 256 at 65 %)
+# characters a re-masking pass draws a position among: its 1,024 likeliest in pass 0. They hold
+# the whole top-p 0.95 nucleus at T 0.9 at 99.6 % of the bundled model's positions (the top
+# 256 at 65 %)
 SHORTLIST = 1024
 
 
@@ -49,13 +50,13 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
-    All positions of a pass are drawn at once; with re-masking passes, each among the SHORTLIST
-    characters that pass 0 found likeliest there, with their probabilities in the position's
-    whole law (the top-p nucleus is measured in it, and cut at the shortlist where it is
-    wider). Where two
-    positions that must differ (one line without repeats, the rhyme positions without 重韵)
-    draw one character, the later one draws again without the characters its partners hold
-    (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
+    All positions of a pass are drawn at once; the re-masking passes draw each among the
+    SHORTLIST characters that pass 0 found likeliest there, with their probabilities in the
+    position's whole law (the top-p nucleus is measured in it, and cut at the shortlist where
+    it is wider). Where two positions that must differ (one line without repeats, the rhyme
+    positions without 重韵) draw one character, the later one draws again without the
+    characters its partners hold (see `_draw`). Where a constraint leaves nothing else, a
+    repeat stays.
 
     Args:
         model: a PoetVAE.
@@ -135,17 +136,16 @@ def decode_latents(
     redo = free.expand(B, L)
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
-    logp, cand = _log_probs(rows, T), None  # (M, V)
-    if passes > 1:  # the shortlists of the later passes, drawn from in pass 0 too
-        cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
-        logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
-    ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u[:, :L][:, free].flatten())
+    logp, top = _log_probs(rows, T), None  # (M, V)
+    if passes > 1:  # the later passes' shortlists, where pass 0 looks for its nucleus first
+        top = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1).indices  # (M, K), likeliest first
+    ids, chosen = _draw(ids, redo, logp, None, same, decoding, u[:, :L][:, free].flatten(), top)
     if passes > 1:
         # a draw's confidence: its probability under the law it was drawn from
         conf = torch.zeros(B, L)
         conf[redo] = chosen.exp()
-        shortlist = torch.empty(B, L, cand.shape[-1], dtype=torch.long)  # read where free
-        shortlist[redo] = cand
+        shortlist = torch.empty(B, L, top.shape[-1], dtype=torch.long)  # read where free
+        shortlist[redo] = top
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
@@ -202,6 +202,7 @@ def _draw(
     same: Tensor,
     d: Decoding,
     u: Tensor,
+    top: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Draw the positions of `redo` at once.
 
@@ -214,6 +215,7 @@ def _draw(
         same: (B, L, L) bool, pairs of positions that must not hold one character.
         d: greedy (temperature 0) or not, and top-p.
         u: (M,) uniforms.
+        top: (M, k) the ids of each row's k likeliest characters, if known (see `pick`).
 
     Returns:
         A copy of ids with the positions of `redo` written, and (M,) the log-probability of
@@ -233,7 +235,7 @@ def _draw(
     before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
     settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
     rows = torch.arange(len(b))
-    k, rest = pick(logp, d.top_p, u, greedy)
+    k, rest = pick(logp, d.top_p, u, greedy, top)
     chosen = torch.empty(len(b), dtype=torch.long)  # (M,) indices into K
     for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
         chosen[rows] = k
@@ -275,7 +277,7 @@ def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor,
     if not torch.isfinite(scores).any(-1).all():
         raise ValueError(
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
-            "lines 2, 4, ...): turn rhyme off (--no-rhyme) to keep them"
+            "lines 2, 4, ...): turn rhyme off to keep them"
         )
     return pick(scores.log_softmax(-1), 1.0, u, greedy=temperature == 0)[0]
 
@@ -310,7 +312,7 @@ def generate(
     seed: int | None = None,
     start: int = 0,
 ) -> list[list[str]]:
-    """Sample n poems from the prior p(z) = N(0, I).
+    """Sample n poems from the model's prior p(z).
 
     Args:
         decoding: temperature, top-p, no repeats, rhyme (see the module docstring), passes
@@ -324,8 +326,9 @@ def generate(
     check_count(n)
     if n == 0:
         return []
-    z, u = prior_draws(n, model.cfg.latent_dim, n_uniforms(model, decoding), seed, start)
-    c = rhyme_constraints(model, n) if decoding.rhyme else None
+    z, u = prior_draws(model.prior, n, n_uniforms(model, decoding), seed, start)
+    c = rhyme_constraints(model, n, book=decoding.rhyme_book) if decoding.rhyme else None
+    z = z[:, 0]
     return to_poems(model, decode(model, z, u, c, decoding))
 
 

@@ -18,10 +18,18 @@ per poem, with optional free bits (Kingma et al. 2016).
   characters in a few parallel passes.
 - "causal": the characters to the left, through causal convolutions (Yang et al. 2017);
   p(x | z) = prod_i p(x_i | x_<i, z), decoded one position at a time.
+
+`refiner_layers` > 0 (mask-predict only) moves the draft out of the convolutions into a refiner
+after the fully masked pass: self-attention over every position, trained by its own loss on
+SUNDAE-style drafts (Savinov et al. 2022) with everything it reads detached, so p(x | z) and the
+bounds are the ELBO's alone. `prior` is p(z) (core.priors): "normal", or "mixture" with
+`prior_components` Gaussians, fitted after training (`train.fit_prior`) or trained jointly, its
+KL then taken by Monte Carlo.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +40,8 @@ from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
+from ..core.priors import build_prior
+from .bundled import FORMS, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import Vocab
 
@@ -43,6 +53,8 @@ MASK = -1  # a masked (unknown) position in a draft
 @dataclass(frozen=True)
 class PoetVAEConfig:
     """Architecture of a PoetVAE; stored in every checkpoint's config.json."""
+
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("vocab_size", "n_lines", "chars_per_line")
 
     vocab_size: int = 0
     n_lines: int = 4
@@ -57,6 +69,9 @@ class PoetVAEConfig:
     dropout: float = 0.1
     free_bits: float = 0.5
     decoder: str = "parallel"
+    refiner_layers: int = 0
+    prior: str = "normal"
+    prior_components: int = 0
 
     @property
     def seq_len(self) -> int:
@@ -98,6 +113,7 @@ class PoetVAE(nn.Module):
             raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
         self.cfg, self.vocab = cfg, vocab
         L, D, Z = cfg.seq_len, cfg.d_model, cfg.latent_dim
+        self.prior = build_prior(cfg.prior, Z, cfg.prior_components)
         self.embed = nn.Embedding(cfg.vocab_size, D)
         self.enc_pos = nn.Parameter(torch.zeros(L, D))
         self.encoder = nn.Sequential(
@@ -127,6 +143,27 @@ class PoetVAE(nn.Module):
             # about 1.6 against 30 in the base model), and the draft must not be drowned
             self.draft_norm = nn.LayerNorm(D)
             self.draft_in = nn.Linear(D, D)
+        if cfg.refiner_layers:
+            if cfg.decoder != "mask-predict":
+                raise ValueError("refiner_layers needs decoder=mask-predict (it reads a draft)")
+            # self-attention over every position of the poem: each character reads all lines
+            layer = nn.TransformerEncoderLayer(
+                D,
+                nhead=4,
+                dim_feedforward=2 * D,
+                dropout=cfg.dropout,
+                batch_first=True,
+                norm_first=True,
+                activation="gelu",
+            )
+            self.refiner = nn.TransformerEncoder(
+                layer, cfg.refiner_layers, enable_nested_tensor=False
+            )
+            self.refine_pos = nn.Parameter(torch.zeros(L, D))
+            self.refine_mask = nn.Parameter(torch.zeros(D))
+            self.refine_norm = nn.LayerNorm(D)
+            nn.init.normal_(self.refine_pos, std=0.02)
+            nn.init.normal_(self.refine_mask, std=0.02)
         self.out_norm = nn.LayerNorm(D)
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         nn.init.normal_(self.embed.weight, std=0.02)
@@ -163,6 +200,9 @@ class PoetVAE(nn.Module):
         B, L = z.shape[0], self.cfg.seq_len
         h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
         h = F.gelu(h) + self.dec_pos
+        if self.cfg.refiner_layers:  # the draft is read by the refiner, after the parallel pass
+            h = self.out_norm(self.decoder(h + self.mask_embed))  # (B, L, D): p(x | z)
+            return h if draft is None else self._refine(h, draft)
         if self.cfg.decoder != "parallel":
             if draft is None:
                 h = h + self.mask_embed
@@ -174,6 +214,15 @@ class PoetVAE(nn.Module):
                     e = torch.cat([self.mask_embed.expand(B, 1, -1), e[:, :-1]], dim=1)
                 h = h + e
         return self.out_norm(self.decoder(h))  # (B, L, D)
+
+    def _refine(self, h: Tensor, draft: Tensor, embed: Tensor | None = None) -> Tensor:
+        """(B, L, D) features of the fully masked pass and a (B, L) draft -> (B, L, D) features
+        given z and the draft's known characters, every position attending to every other."""
+        embed = self.embed.weight if embed is None else embed
+        known = (draft != MASK).unsqueeze(-1)  # (B, L, 1)
+        e = self.draft_in(self.draft_norm(F.embedding(draft.clamp(min=0), embed)))  # (B, L, D)
+        e = torch.where(known, e, self.refine_mask)
+        return self.refine_norm(self.refiner(h + e + self.refine_pos))
 
     def _project(self, h: Tensor) -> Tensor:
         return F.linear(h, self.embed.weight, self.out_bias)  # (..., V), tied to the embedding
@@ -207,10 +256,16 @@ class PoetVAE(nn.Module):
         x = batch[0]
         mu, logvar = self.encode(x)
         z = reparameterize(mu, logvar)
-        recon = self.recon_nll(self.logits(z, x), x)  # (B,)
-        kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
-        kl = kl_dims.sum(1)
-        if self.cfg.free_bits > 0:  # floor on each dimension's batch-mean KL
+        h = self._features(z, x if self.cfg.decoder == "causal" else None)  # (B, L, D)
+        logits = self._project(h)  # (B, L, V)
+        recon = self.recon_nll(logits, x)  # (B,)
+        if self.cfg.prior == "normal":  # closed form, per dimension
+            kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
+            kl = kl_dims.sum(1)
+        else:  # one-sample Monte Carlo at the z the decoder reads
+            kl = self.prior.kl(mu.float(), logvar.float(), z.float())  # (B,)
+        if self.cfg.free_bits > 0 and self.cfg.prior == "normal":
+            # floor on each dimension's batch-mean KL (a learned prior's KL has no dimensions)
             kl_term = kl_dims.mean(0).clamp(min=self.cfg.free_bits).sum().expand_as(kl)
         else:
             kl_term = kl
@@ -222,7 +277,14 @@ class PoetVAE(nn.Module):
             "elbo": -(recon_m + kl_m),
             "ce": recon_m / x.shape[1],
         }
-        if self.cfg.decoder == "mask-predict":
+        if self.cfg.refiner_layers:
+            # the refiner term trains the refiner only: the features of p(x | z), the embedding
+            # and the output projection it reads are detached, so p(x | z) and the bounds are
+            # what the ELBO alone makes them
+            nll, masked_nll = self._refiner_nll(h.detach(), logits.detach(), x)
+            loss = loss + nll.sum() / len(x)
+            parts["cmlm"] = masked_nll.mean().item()
+        elif self.cfg.decoder == "mask-predict":
             # z is detached: otherwise the encoder learns to carry the masked characters in z
             # (measured: KL 36 -> 50 nats per poem in one epoch, -ELBO 128.8 -> 132.2), which
             # costs the bound and leaves the draft path little to learn
@@ -231,18 +293,47 @@ class PoetVAE(nn.Module):
             parts["cmlm"] = cmlm.item() / n_masked
         return Output(loss, parts)
 
-    def _masked_nll(self, z: Tensor, x: Tensor) -> tuple[Tensor, int]:
-        """Summed cross-entropy of the masked positions of x given z and the rest of x.
-
-        As in Mask-Predict training, each poem masks k positions, k uniform in 1..L.
-        """
+    def _mask_some(self, x: Tensor) -> Tensor:
+        """(B, L) bool: k positions of each poem, k uniform in 1..L (as in Mask-Predict)."""
         B, L = x.shape
         k = torch.randint(1, L + 1, (B, 1), device=x.device)
         rank = torch.rand(B, L, device=x.device).argsort(-1).argsort(-1)  # a random order
-        masked = rank < k  # (B, L), k positions per poem
+        return rank < k
+
+    def _masked_nll(self, z: Tensor, x: Tensor) -> tuple[Tensor, int]:
+        """Summed cross-entropy of the masked positions of x given z and the rest of x."""
+        masked = self._mask_some(x)  # (B, L)
         h = self._features(z, x.masked_fill(masked, MASK))[masked]  # (M, D): masked ones only
         nll = F.cross_entropy(self._project(h).float(), x[masked], reduction="sum")
         return nll, int(masked.sum())
+
+    def _refiner_nll(self, h: Tensor, logits: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Summed cross-entropy of the refiner on drafts like those it meets when decoding.
+
+        Each poem masks k positions (k uniform in 1..L); of the rest, a share r (uniform in
+        [0, 1) per poem) holds the model's own draw from p(x_i | z) instead of the truth, as in
+        SUNDAE (Savinov et al. 2022), so that the refiner learns to read the context it will be
+        given (its own drafts) and to correct it. The loss covers the masked and the drawn
+        positions.
+
+        Returns:
+            (S,) cross-entropies of the scored positions and (M,) those of the masked ones.
+        """
+        B, L = x.shape
+        masked = self._mask_some(x)  # (B, L)
+        # one draw per position by inverse CDF (a categorical sampler spends one exponential
+        # per vocabulary entry: 5 of 9 seconds of a base-model step)
+        cdf = logits.float().softmax(-1).cumsum(-1)  # (B, L, V)
+        u = torch.rand(B, L, 1, device=x.device) * cdf[..., -1:]
+        drawn = torch.searchsorted(cdf, u).squeeze(-1).clamp(max=logits.shape[-1] - 1)  # (B, L)
+        swap = ~masked & (torch.rand(B, L, device=x.device) < torch.rand(B, 1, device=x.device))
+        draft = torch.where(swap, drawn, x).masked_fill(masked, MASK)
+        embed = self.embed.weight.detach()
+        out = self._refine(h, draft, embed)  # (B, L, D)
+        scored = masked | swap
+        logits = F.linear(out[scored], embed, self.out_bias.detach())  # (S, V)
+        nll = F.cross_entropy(logits.float(), x[scored], reduction="none")
+        return nll, nll[masked[scored]]
 
     def meta(self) -> dict:
         """config.json content for checkpoints."""
@@ -255,11 +346,20 @@ def files(model: PoetVAE) -> dict[str, bytes]:
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
-    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory.
+    """Rebuild a PoetVAE (with its vocabulary) from a checkpoint folder or run directory, or
+    load the bundled model of a form.
+
+    Args:
+        path: a run directory or checkpoint folder, or a form name ("wuyan", "qiyan"; see
+            `bundled.FORMS`) where no such folder exists.
+        device: where the model goes.
 
     Raises:
         checkpoint.CheckpointError: missing, corrupt, or not a PoetVAE checkpoint.
+        ValueError: a form whose model is not shipped with this install.
     """
+    if isinstance(path, str) and path in FORMS and not Path(path).exists():
+        path = bundled_model(path)
     meta = checkpoint.read_meta(path)
     if meta.get("model_type") != MODEL_TYPE:
         raise checkpoint.CheckpointError(

@@ -27,19 +27,31 @@ own, so one heteronym may be read 平 by one rule and 仄 by another; how often 
 matter is reported by ``rates`` as the share of tone-checked positions (the positions that rules
 1-4 read: 2 to 5 in 五言, 2 and 4 to 7 in 七言) that hold a heteronym or an unknown character.
 
-Rhyme groups use the 14 groups of 中华新韵 (中华诗词学会, 2005) applied to every modern reading
-(pypinyin, ``heteronym=True``) of a character: a modern-pronunciation approximation of the 平水韵
-that Tang poets followed. It merges rhymes that were distinct then (e.g. 东/冬/庚) and splits
-some that were one (e.g. 元 and 门, both 元韵, now 寒 and 文), so it is a loose check. A rhyme
-character with no group (pypinyin knows no reading of it) is left out of the rhyme rule, like an
-unknown tone. ``corpora/rhymes.tsv`` holds the groups of every character of the shipped corpora,
-computed by the same rule when the corpora are built, so that decoding with rhyme does not pay
-for pypinyin at start-up; other characters are looked up in pypinyin when first asked for.
+Rhyme follows a rhyme book, named by ``book``:
+
+- ``pingshui`` (the default): 平水韵, the rhyme book of regulated Tang verse (106 rhymes in the
+  five tone sections 上平, 下平, 上, 去, 入; 105 in the shipped copy). A character rhymes in each
+  rhyme the book lists it under, and only there: 看 in 十四寒 and 十五翰, 家 in 六麻 only, so a rare
+  modern reading never makes a rhyme. Its level-tone (平声) rhymes are the 30 of 上平 and 下平
+  (``level_rhymes``). The book is ``corpora/rhyme-books/Pingshui_Rhyme.json`` (MIT; source and
+  licence beside it).
+- ``xinyun``: the 14 groups of 中华新韵 (中华诗词学会, 2005) applied to every modern reading
+  (pypinyin, ``heteronym=True``) of a character: rhyme as a modern reader hears it. It merges
+  rhymes that were distinct in Tang (e.g. 东/冬/庚) and splits some that were one (e.g. 元 and 门,
+  both 元韵, now 寒 and 文), and a rare reading may make a rhyme (家 as gū). ``corpora/rhymes.tsv``
+  holds the groups of every character of the shipped corpora, computed by the same rule when the
+  corpora are built, so that decoding with rhyme does not pay for pypinyin at start-up; other
+  characters are looked up in pypinyin when first asked for. It has no tone sections: every
+  group counts as level (strict decoding takes the tone from the tone table).
+
+A rhyme character the book does not list (no group) is left out of the rhyme rule, like an
+unknown tone.
 """
 
 import csv
 import functools
 import io
+import json
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Literal
@@ -55,6 +67,10 @@ PING_SHARE = 0.8
 RULES = ("alternation", "opposition", "level_rhyme", "no_three_level_tail", "rhyme", "adhesion")
 # Rules that make up "all"; adhesion is reported alone (see the module docstring).
 STRICT_RULES = RULES[:5]
+
+RHYME_BOOKS = {"pingshui": "平水韵", "xinyun": "中华新韵"}  # name -> the book's own name
+DEFAULT_RHYME_BOOK = "pingshui"
+_LEVEL_SECTIONS = ("上平声部", "下平声部")  # the sections of 平水韵 whose rhymes are level (平声)
 
 # 中华新韵: rhyme group -> pypinyin strict finals (ü written v). 支 is the "empty" -i after
 # zh ch sh r z c s; every other final i belongs to 齐.
@@ -134,16 +150,78 @@ def _rhyme_table() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
-def rhyme_groups(char: str) -> frozenset[str]:
-    """The 中华新韵 rhyme groups of all modern readings of a character.
+def tone_mark(char: str) -> str:
+    """The tone of a character as shown beside it: 平, 仄, or 中 for either (see ``tone``)."""
+    t = tone(char)
+    return "中" if t == EITHER else t
+
+
+@functools.cache
+def _pingshui() -> tuple[dict[str, bool], dict[str, frozenset[str]]]:
+    """平水韵: rhyme -> level (平声) or not, in the book's order; char -> its rhymes."""
+    path = resources.files("poetvae.corpora").joinpath("rhyme-books", "Pingshui_Rhyme.json")
+    book = json.loads(path.read_text(encoding="utf-8"))  # section -> rhyme -> characters
+    level, chars = {}, {}
+    for section, rhymes in book.items():
+        for rhyme, members in rhymes.items():
+            level[rhyme] = section in _LEVEL_SECTIONS
+            for char in members:
+                chars.setdefault(char, set()).add(rhyme)
+    return level, {char: frozenset(rhymes) for char, rhymes in chars.items()}
+
+
+def _check_book(book: str) -> None:
+    if book not in RHYME_BOOKS:
+        raise ValueError(f"unknown rhyme book {book!r}: choose one of {', '.join(RHYME_BOOKS)}")
+
+
+def rhyme_names(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
+    """The rhyme groups of a book in its own order (一东, 二冬, … for 平水韵).
+
+    Raises:
+        ValueError: an unknown book.
+    """
+    _check_book(book)
+    return tuple(_pingshui()[0]) if book == "pingshui" else tuple(RHYME_TABLE)
+
+
+def level_rhymes(book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
+    """The level-tone (平声) rhyme groups of a book: 上平 and 下平 of 平水韵; every 中华新韵 group,
+    as that book does not divide its groups by tone.
+
+    Raises:
+        ValueError: an unknown book.
+    """
+    _check_book(book)
+    if book == "pingshui":
+        return frozenset(rhyme for rhyme, level in _pingshui()[0].items() if level)
+    return frozenset(RHYME_TABLE)
+
+
+def rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
+    """The rhyme groups of a character in a rhyme book (see the module docstring).
 
     Args:
         char: a single Chinese character.
+        book: "pingshui" (平水韵: the rhymes the book lists it under) or "xinyun" (中华新韵: the
+            groups of all its modern readings).
 
     Returns:
-        group names (e.g. ``frozenset({"尤"})`` for 流); empty when pypinyin knows no reading
-        or no reading has a rhyming final (e.g. 嗯 n/ng).
+        group names (e.g. ``frozenset({"十一尤"})`` for 流 in 平水韵, ``{"尤"}`` in 中华新韵);
+        empty when the book does not list the character (or, for 中华新韵, when pypinyin knows
+        no reading of it or none has a rhyming final, e.g. 嗯 n/ng).
+
+    Raises:
+        ValueError: an unknown book.
     """
+    _check_book(book)
+    if book == "pingshui":
+        return _pingshui()[1].get(char, frozenset())
+    return _xinyun_groups(char)
+
+
+@functools.cache
+def _xinyun_groups(char: str) -> frozenset[str]:
     known = _rhyme_table().get(char)
     return known if known is not None else pinyin_rhyme_groups(char)
 
@@ -179,11 +257,12 @@ def _agree(a: str, b: str) -> bool:
     return EITHER in (a, b) or a == b
 
 
-def check(lines: Sequence[str]) -> dict[str, bool | None]:
+def check(lines: Sequence[str], book: str = DEFAULT_RHYME_BOOK) -> dict[str, bool | None]:
     """Check each prosody rule on one poem (see the module docstring for the rules).
 
     Args:
         lines: the poem's lines, an even number of strings of 5 (五言) or 7 (七言) characters.
+        book: the rhyme book of the ``rhyme`` rule (see `rhyme_groups`).
 
     Returns:
         rule name -> True (passes), False (fails) or None (does not apply: ``rhyme`` and
@@ -191,7 +270,8 @@ def check(lines: Sequence[str]) -> dict[str, bool | None]:
         passes (adhesion is not part of it).
 
     Raises:
-        ValueError: the lines are not an even number of equally long 5- or 7-character lines.
+        ValueError: the lines are not an even number of equally long 5- or 7-character lines,
+            or an unknown book.
     """
     n = _shape(lines)
     tones = [[tone(c) for c in line] for line in lines]
@@ -202,14 +282,12 @@ def check(lines: Sequence[str]) -> dict[str, bool | None]:
         ok = _differ(t[1], t[3])
         return ok and (n == 5 or (_differ(t[3], t[5]) and _agree(t[1], t[5])))
 
-    # Rhyme: some group is shared by every rhyme character that has one (none known = any).
-    rhymes = [g for g in (rhyme_groups(line[-1]) for line in lines[1::2]) if g]
     result: dict[str, bool | None] = {
         "alternation": all(alternates(t) for t in tones),
         "opposition": all(_differ(a[i], b[i]) for a, b in couplets for i in even),
         "level_rhyme": all(b[-1] != ZE for _, b in couplets),
         "no_three_level_tail": all(t[-3:] != [PING] * 3 for t in tones),
-        "rhyme": None if len(couplets) < 2 else not rhymes or bool(frozenset.intersection(*rhymes)),
+        "rhyme": _rhymes(lines, book),
         "adhesion": None
         if len(couplets) < 2
         else all(_agree(tones[i - 1][1], tones[i][1]) for i in range(2, len(lines), 2)),
@@ -218,25 +296,41 @@ def check(lines: Sequence[str]) -> dict[str, bool | None]:
     return result
 
 
-def rates(poems: Iterable[Sequence[str]]) -> dict[str, float | int | None]:
+def _rhymes(lines: Sequence[str], book: str) -> bool | None:
+    """The rhyme rule: some group is shared by every rhyme character that has one (none known =
+    any); None for a couplet."""
+    if len(lines) < 4:
+        return None
+    groups = [g for g in (rhyme_groups(line[-1], book) for line in lines[1::2]) if g]
+    return not groups or bool(frozenset.intersection(*groups))
+
+
+def rates(
+    poems: Iterable[Sequence[str]], book: str = DEFAULT_RHYME_BOOK
+) -> dict[str, float | int | None]:
     """Share of poems passing each rule, and how often tones were undecided.
 
     Args:
         poems: poems as accepted by ``check`` (forms may be mixed).
+        book: the rhyme book of the ``rhyme`` rule and of ``"all"``.
 
     Returns:
         rule name and ``"all"`` -> share of poems passing it, among the poems where it applies
-        (None if it applies to none, e.g. ``rhyme`` over couplets); ``"n"``: number of poems;
+        (None if it applies to none, e.g. ``rhyme`` over couplets); ``"rhyme_<book>"`` for each
+        of `RHYME_BOOKS`: the rhyme rule by that book; ``"n"``: number of poems;
         ``"heteronym_share"`` / ``"unknown_share"``: share of tone-checked positions (those read
         by rules 1-4) holding a heteronym / an unknown character, pooled over all poems.
     """
-    passed = dict.fromkeys((*RULES, "all"), 0)
-    applied = dict.fromkeys((*RULES, "all"), 0)
+    by_book = tuple(f"rhyme_{b}" for b in RHYME_BOOKS)
+    passed = dict.fromkeys((*RULES, "all", *by_book), 0)
+    applied = dict.fromkeys(passed, 0)
     counts = {"heteronym": 0, "unknown": 0, "positions": 0}
     n_poems = 0
     for lines in poems:
         n_poems += 1
-        for rule, ok in check(lines).items():
+        results = check(lines, book)
+        results.update({f"rhyme_{b}": _rhymes(lines, b) for b in RHYME_BOOKS})
+        for rule, ok in results.items():
             applied[rule] += ok is not None
             passed[rule] += bool(ok)
         checked = (1, 2, 3, 4) if len(lines[0]) == 5 else (1, 3, 4, 5, 6)
@@ -305,7 +399,7 @@ def valid_patterns(n_lines: int, chars_per_line: int) -> list[list[str]]:
     return templates
 
 
-def annotate(lines: Sequence[str]) -> dict:
+def annotate(lines: Sequence[str], book: str = DEFAULT_RHYME_BOOK) -> dict:
     """Tones and rhyme of one poem, for display (e.g. by `poetvae serve`'s page).
 
     The rhyme positions are the ends of lines 2, 4, ..., and the end of line 1 where it is not
@@ -313,27 +407,30 @@ def annotate(lines: Sequence[str]) -> dict:
 
     Args:
         lines: the poem's lines, as accepted by ``check``.
+        book: the rhyme book (see `rhyme_groups`).
 
     Returns:
         ``tones``: per line, a string of 平 / 仄 / 中 (中 = either: a heteronym or unknown);
         ``rhyme_positions``: [line, character] pairs, 0-based; ``rhyme_groups``: the groups
-        shared by every rhyme position that has one, sorted (empty when they share none);
-        ``rules``: ``check(lines)``.
+        shared by every rhyme position that has one, in the book's order (empty when they share
+        none), e.g. ["七阳"]; ``rhyme_book``: the book's name (平水韵 or 中华新韵);
+        ``rules``: ``check(lines, book)``.
 
     Raises:
         ValueError: as ``check``.
     """
-    rules = check(lines)
+    rules = check(lines, book)
     n = len(lines[0])
     ends = [(i, n - 1) for i in range(1, len(lines), 2)]
-    known = [g for g in (rhyme_groups(lines[i][j]) for i, j in ends) if g]
+    known = [g for g in (rhyme_groups(lines[i][j], book) for i, j in ends) if g]
     shared = frozenset.intersection(*known) if known else frozenset()
     first = lines[0][-1]
-    if shared & rhyme_groups(first) and tone(first) != ZE:
+    if shared & rhyme_groups(first, book) and tone(first) != ZE:
         ends.insert(0, (0, n - 1))
     return {
-        "tones": ["".join("中" if tone(c) == EITHER else tone(c) for c in line) for line in lines],
+        "tones": ["".join(map(tone_mark, line)) for line in lines],
         "rhyme_positions": [list(p) for p in ends],
-        "rhyme_groups": sorted(shared),
+        "rhyme_groups": [g for g in rhyme_names(book) if g in shared],
+        "rhyme_book": RHYME_BOOKS[book],
         "rules": rules,
     }

@@ -1,5 +1,6 @@
 """`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -7,9 +8,10 @@ from typing import Any
 import torch
 
 from ..core import checkpoint
-from ..core.config import apply_overrides
-from ..core.device import dist_info, seed_everything
-from ..core.train import TrainConfig, fit, steps_per_epoch
+from ..core.config import apply_overrides, from_dict, to_dict
+from ..core.device import seed_everything
+from ..core.priors import fit_mixture
+from ..core.train import Progress, TrainConfig, fit
 from .corpus import Corpus, Form, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
 from .vocab import Vocab
@@ -22,6 +24,36 @@ def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
     return torch.tensor([vocab.encode(p) for p in poems], dtype=torch.long).view(len(poems), -1)
 
 
+def check_resume(
+    out: str | Path, overrides: tuple[str, ...] = (), preset: str | None = None
+) -> dict[str, Any]:
+    """Check that the run in `out` can be resumed as asked: a resumed run keeps its model, so a
+    preset and overrides may only describe the model it has (as when a command is rerun with
+    --resume).
+
+    Returns:
+        the run's meta (its corpus, model config, step).
+
+    Raises:
+        ValueError / CheckpointError: no run there, or a preset or overrides that change it.
+    """
+    meta = checkpoint.check_run_dir(out, resume=True)
+    cfg = from_dict(PoetVAEConfig, meta.get("model", {}))
+    asked = cfg
+    if preset is not None:
+        given = {k: getattr(cfg, k) for k in PoetVAEConfig.DATA_FIELDS}
+        asked = PoetVAEConfig.preset(preset, **given)
+    asked = apply_overrides(asked, overrides)
+    changed = [k for k, v in to_dict(asked).items() if v != getattr(cfg, k)]
+    if changed:
+        was = ", ".join(f"{k}={getattr(cfg, k)}" for k in changed)
+        raise ValueError(
+            f"a resumed run keeps its model config ({was}): changing {', '.join(changed)} "
+            "needs a new run"
+        )
+    return meta
+
+
 def train(
     corpus: str | Corpus,
     out: str | Path,
@@ -29,9 +61,8 @@ def train(
     device: torch.device,
     preset: str = "base",
     overrides: tuple[str, ...] = (),
-    epochs: float | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: Callable[..., Progress] | None = None,
     init_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a PoetVAE on a corpus into run directory `out`.
@@ -39,13 +70,13 @@ def train(
     Args:
         corpus: a corpus name/path (see `load_corpus`) or a loaded Corpus.
         out: run directory; must not hold a checkpoint unless `resume`.
-        train_cfg: optimisation settings (max_steps is replaced when `epochs` is given).
+        train_cfg: optimisation settings, the budget in epochs or steps included.
         device: training device.
         preset: PoetVAEConfig preset for a new run.
-        overrides: `key=value` changes to the preset.
-        epochs: train this many passes over the train split instead of max_steps.
+        overrides: `key=value` changes to the preset (for a resumed run: only ones that change
+            nothing, else ValueError).
         resume: continue the run in `out` (model config and vocabulary come from it).
-        progress: show a progress bar.
+        progress: makes a progress bar (see `core.train.fit`); None: none.
         init_from: start a new run from this checkpoint's weights, config and vocabulary
             (`overrides` apply on top, e.g. decoder=mask-predict to continue a parallel model
             with a draft path; a fresh optimizer, step 0).
@@ -57,13 +88,14 @@ def train(
     if isinstance(corpus, str):
         corpus = load_corpus(corpus)
     if resume:
+        check_resume(out, overrides)
         model = load(out, device)
         if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
             raise ValueError(f"{out} was trained on another form than {corpus.form}")
         model.train()
     else:
         if (out / checkpoint.CKPT).exists():
-            raise ValueError(f"{out} already holds a run: pass --resume, or choose another --out")
+            raise ValueError(f"{out} already holds a run: resume it, or choose another directory")
         seed_everything(train_cfg.seed)
         if init_from is not None:
             start = load(init_from)
@@ -85,9 +117,6 @@ def train(
         model = model.to(device)
     x_train = encode_poems(model.vocab, corpus.splits["train"])
     x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
-    if epochs is not None:
-        per_epoch = steps_per_epoch(len(x_train), train_cfg.batch_size, dist_info().world_size)
-        train_cfg = replace(train_cfg, max_steps=max(1, round(epochs * per_epoch)))
     meta = {**model.meta(), "corpus": corpus.name}
     result = fit(
         model,
@@ -103,3 +132,40 @@ def train(
         unit="poems",
     )
     return {**result, "corpus": corpus.summary(), "out": str(out)}
+
+
+@torch.no_grad()
+def posteriors(model: PoetVAE, x: torch.Tensor, batch_size: int = 1024) -> tuple[torch.Tensor, ...]:
+    """mu, logvar (N, Z each, float32, CPU) of q(z | x) for (N, L) poems."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = [model.encode(b.to(device)) for b in x.split(batch_size)]
+    return tuple(torch.cat([p[i].float().cpu() for p in parts]) for i in (0, 1))
+
+
+def fit_prior(
+    model: PoetVAE,
+    corpus: Corpus,
+    n_components: int,
+    steps: int = 1500,
+    seed: int = 0,
+    log=None,
+) -> PoetVAE:
+    """The model with a GaussianMixture prior fitted to the aggregate posterior of the corpus'
+    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged.
+
+    Raises:
+        ValueError: a corpus of another form, or more components than training poems.
+    """
+    if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
+        raise ValueError(
+            f"the model writes {model.cfg.n_lines} x {model.cfg.chars_per_line} "
+            f"poems, the corpus holds {corpus.form}"
+        )
+    mu, logvar = posteriors(model, encode_poems(model.vocab, corpus.splits["train"]))
+    prior = fit_mixture(mu, logvar, n_components, steps=steps, seed=seed, log=log)
+    cfg = replace(model.cfg, prior="mixture", prior_components=n_components)
+    fitted = PoetVAE(cfg, model.vocab)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("prior.")}
+    fitted.load_state_dict({**state, **{f"prior.{k}": v for k, v in prior.state_dict().items()}})
+    return fitted.to(next(model.parameters()).device).eval()

@@ -1,7 +1,8 @@
 """The Starlette application of `poetvae serve`: the studio page and its JSON API.
 
 Every endpoint reads its options with `params.read` and calls one library function
-(`text.compose.write`, `reconstruct` or `interpolate`); each poem goes out with
+(`text.compose.write`, `reconstruct` or `interpolate`; `/api/vocab` lists the model's
+characters with their tones, for the page to check a typed edit); each poem goes out with
 `text.prosody.annotate`, so the page only renders. Starlette (plus uvicorn to run it) is small,
 typed and maintained, and asynchronous: the event loop answers bad input, oversize bodies and a
 full queue at once while the model works.
@@ -9,8 +10,10 @@ full queue at once while the model works.
 Safety: one inference thread runs every model call, so one shared model per form (loaded on
 first use) serves concurrent requests without two torch calls at once; the size of a request
 (`Limits`) bounds each computation, and an answer not ready `timeout` seconds after the request
-arrived is a 503 (a queued computation is then dropped; a started one finishes, within its size
-bound). Errors are JSON `{"error": "one line"}` with a 4xx/5xx status, never a traceback.
+arrived is a 503. The work of a request that timed out or whose client went away is dropped:
+before it starts, and, once started, at its next model call (a hook on the encoder and decoder
+of each model checks the request's flag), so the next request waits for one model call at
+most. Errors are JSON `{"error": "one line"}` with a 4xx/5xx status, never a traceback.
 """
 
 import asyncio
@@ -34,17 +37,18 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..text import compose, prosody
-from ..text.bundled import FORMS, bundled_model
+from ..text import compose, constraints, prosody
+from ..text.bundled import FORMS, SHAPES, bundled_model
 from ..text.corpus import format_poem, split_lines
+from ..text.generate import stream
 from . import params
 from .limits import Limits
 from .params import BadRequest
 
 log = logging.getLogger("poetvae.web")
 STATIC = Path(str(resources.files("poetvae.web").joinpath("static")))
-SHAPES = {"wuyan": (4, 5), "qiyan": (4, 7)}  # (lines, characters per line) of each form
 PAGES = ("/", "/reconstruct", "/interpolate")  # one page; the path picks its tab
+ROWS = 8  # candidate poems a write decodes at once (n x rerank of them in all)
 # the page and its files come from this server only: no CDN, no inline script
 CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
@@ -57,17 +61,29 @@ class Refused(Exception):
         self.status = status
 
 
+class Dropped(Exception):
+    """The answer is no longer wanted (the request timed out or its client went away)."""
+
+
 class Models:
     """Each form's model, loaded on first use and then shared by every request.
 
     Args:
         paths: form -> run directory; a form not given uses its bundled model.
         device: where the models run.
+        before_call: called before every encoder and decoder pass of the models; what it
+            raises stops the computation.
     """
 
-    def __init__(self, paths: Mapping[str, str | Path] | None = None, device: str = "cpu"):
+    def __init__(
+        self,
+        paths: Mapping[str, str | Path] | None = None,
+        device: str = "cpu",
+        before_call: Callable[[], None] | None = None,
+    ):
         self.paths = dict(paths or {})
         self.device = device
+        self.before_call = before_call
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -97,6 +113,9 @@ class Models:
                     raise Refused(
                         500, f"the {form} model at {path} writes {shape[0]} lines of {shape[1]}"
                     )
+                if self.before_call is not None:
+                    for part in (model.encoder, model.decoder):
+                        part.register_forward_pre_hook(lambda module, args: self.before_call())
                 self._loaded[form] = model
             return self._loaded[form]
 
@@ -128,16 +147,33 @@ def create_app(
     Returns:
         an ASGI application (run it with uvicorn).
     """
-    shared = Models(models, device)
+    running = threading.local()  # on the inference thread: `dropped`, the running request's flag
+
+    def check() -> None:
+        """Stop the running request's work once its answer is no longer wanted."""
+        dropped = getattr(running, "dropped", None)
+        if dropped is not None and dropped.is_set():
+            raise Dropped
+
+    def job(fn: Callable[[], Any], dropped: threading.Event) -> Any:
+        running.dropped = dropped
+        try:
+            check()  # dropped while it waited for the thread
+            return fn()  # and at each model call
+        finally:
+            running.dropped = None
+
+    shared = Models(models, device, before_call=check)
     pool = ThreadPoolExecutor(1, thread_name_prefix="poetvae-model")
     pending = 0  # requests waiting for or holding the thread (read on the event loop only)
 
-    async def compute(fn: Callable[[], Any], arrived: float) -> Any:
+    async def compute(fn: Callable[[], Any], arrived: float, request: Request) -> Any:
         nonlocal pending
         if pending >= limits.max_pending:
             raise Refused(503, f"busy: {pending} requests are waiting; try again shortly")
         pending += 1
-        future = asyncio.get_running_loop().run_in_executor(pool, fn)
+        dropped = threading.Event()
+        future = asyncio.get_running_loop().run_in_executor(pool, job, fn, dropped)
 
         def done(_):
             nonlocal pending
@@ -145,10 +181,22 @@ def create_app(
 
         future.add_done_callback(done)
         left = limits.timeout - (time.monotonic() - arrived)
+        gone = asyncio.ensure_future(_disconnected(request))
         try:
-            return await asyncio.wait_for(future, max(left, 0.001))
-        except asyncio.TimeoutError:  # a queued job is cancelled; a running one finishes
-            raise Refused(503, f"no answer within {limits.timeout:g} s; ask for less") from None
+            finished, _ = await asyncio.wait(
+                {future, gone}, timeout=max(left, 0.001), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            gone.cancel()
+        if future in finished:
+            return future.result()
+        dropped.set()  # its work stops at the next model call, or before it starts
+        future.cancel()
+        if gone in finished:  # nobody reads this answer
+            log.info("dropped a request to %s: the client went away", request.url.path)
+            raise Refused(503, "the client went away")
+        log.info("dropped a request to %s: no answer within the timeout", request.url.path)
+        raise Refused(503, f"no answer within {limits.timeout:g} s; ask for less")
 
     def endpoint(table: Mapping[str, params.Option], run: Callable[[Any, dict], dict]):
         async def handle(request: Request) -> JSONResponse:
@@ -159,7 +207,9 @@ def create_app(
                     # a seed of our own, echoed back, so that the page's link writes these poems
                     values["seed"] = secrets.randbelow(2**31)
                 kwargs = params.kwargs(values, table)
-                body = await compute(lambda: run(shared.get(values["form"]), kwargs), arrived)
+                body = await compute(
+                    lambda: run(shared.get(values["form"]), kwargs), arrived, request
+                )
                 return JSONResponse({"form": values["form"], "options": values, **body})
             except Refused as e:
                 return _error(e.status, str(e))
@@ -202,6 +252,7 @@ def create_app(
             Route("/api/write", endpoint(params.WRITE, _write), methods=api),
             Route("/api/reconstruct", endpoint(params.RECONSTRUCT, _reconstruct), methods=api),
             Route("/api/interpolate", endpoint(params.INTERPOLATE, _interpolate), methods=api),
+            Route("/api/vocab", endpoint(params.VOCAB, _vocab)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={HTTPException: http_error},
@@ -211,25 +262,47 @@ def create_app(
     return app
 
 
-def poem(lines: list[str]) -> dict:
-    """One poem as the API gives it: text, lines, tones, rhyme positions and rule checks."""
-    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines)}
+def poem(lines: list[str], book: str = prosody.DEFAULT_RHYME_BOOK) -> dict:
+    """One poem as the API gives it: text, lines, tones, rhyme positions (by `book`) and rule
+    checks."""
+    return {"poem": format_poem(lines), "lines": lines, **prosody.annotate(lines, book)}
 
 
 def _write(model, kwargs: dict) -> dict:
-    return {"poems": [poem(p) for p in compose.write(model, **kwargs)]}
+    # ROWS candidates per call of `write` (the same poems as one call): a dropped request stops
+    # at the next model call, and no call of the heaviest request holds the thread for long
+    return {
+        "poems": [
+            poem(p, kwargs["decoding"].rhyme_book)
+            for p in stream(compose.write, model, chunk=ROWS, **kwargs)
+        ]
+    }
 
 
 def _reconstruct(model, kwargs: dict) -> dict:
     lines, kept = compose.reconstruct(model, **kwargs)
-    unknown = sorted({c for c in "".join(split_lines(kwargs["text"])) if c not in model.vocab})
-    return {**poem(lines), "kept": kept, "kept_share": sum(kept) / len(kept), "unknown": unknown}
+    read_as = constraints.simplified(model, kwargs["text"])
+    unknown = list(constraints.unknown_chars(model, "".join(split_lines(read_as))))
+    share = sum(kept) / len(kept)
+    return {**poem(lines), "kept": kept, "kept_share": share, "unknown": unknown, "read": read_as}
 
 
 def _interpolate(model, kwargs: dict) -> dict:
     poems = compose.interpolate(model, **kwargs)
     steps = len(poems)
     return {"poems": [{**poem(p), "t": i / (steps - 1)} for i, p in enumerate(poems)]}
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client has closed its connection (after the request body, the ASGI
+    server's next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _vocab(model, kwargs: dict) -> dict:
+    chars = [c for c in model.vocab.itos if len(c) == 1]  # not <pad> and <unk>
+    return {"chars": "".join(chars), "tones": "".join(map(prosody.tone_mark, chars))}
 
 
 async def _options(request: Request, limits: Limits) -> dict:

@@ -12,6 +12,9 @@ class Limits:
 
     max_poems: int = 16  # n
     max_rerank: int = 8  # candidates per poem
+    # tighter than the CLI's (28 and 10): each multiplies the time of one request
+    max_passes: int = 10  # mask-predict decoding passes
+    max_refine: int = 4  # latent refinement rounds
     max_steps: int = 16  # interpolation steps
     max_chars: int = 200  # any text option
     max_body: int = 16_384  # bytes of a request body

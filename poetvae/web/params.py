@@ -16,7 +16,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..text.bundled import DEFAULT_FORM, FORMS
-from ..text.decoding import Decoding
+from ..text.decoding import MAX_TEMPERATURE, Decoding
+from ..text.prosody import RHYME_BOOKS
 from .limits import Limits
 
 DECODING = Decoding()  # the defaults
@@ -34,7 +35,8 @@ class Option:
     kind: int, float, bool or str. default: used when absent, null or an empty string.
     kwarg: the library keyword it sets, or the `Decoding` field (None: the option is read but
         passed on by the caller).
-    lo, hi: inclusive bounds (hi may name a `Limits` field); lo_open makes lo exclusive.
+    lo, hi: inclusive bounds, the CLI's, or the name of a `Limits` field where the server's is
+        tighter (said by `public`); lo_open makes lo exclusive.
     choices: the allowed strings. convert: value -> keyword value (e.g. allow_repeats ->
     no_repeat). required: no default.
     """
@@ -57,20 +59,21 @@ WRITE = {
     "form": FORM,
     "n": Option(int, 5, "n", lo=1, hi="max_poems"),
     "seed": Option(int, None, "seed", lo=-(2**63), hi=2**64 - 1),
-    "temperature": Option(float, DECODING.temperature, "temperature", lo=0, hi=10),
+    "temperature": Option(float, DECODING.temperature, "temperature", lo=0, hi=MAX_TEMPERATURE),
     "top_p": Option(float, DECODING.top_p, "top_p", lo=0, hi=1, lo_open=True),
     "allow_repeats": Option(bool, not DECODING.no_repeat, "no_repeat", convert=lambda v: not v),
     "rhyme": Option(bool, DECODING.rhyme, "rhyme"),
+    "rhyme_book": Option(str, DECODING.rhyme_book, "rhyme_book", choices=tuple(RHYME_BOOKS)),
     "acrostic": Option(str, None, "acrostic"),
     "pattern": Option(str, None, "pattern"),
     "tones": Option(str, "free", "tones", choices=("free", "strict")),
     "rerank": Option(int, 1, "rerank", lo=1, hi="max_rerank"),
-    # tighter than the CLI's (28 and 10): each bounds the time of one request
-    "passes": Option(int, DECODING.passes, "passes", lo=1, hi=10),
-    "refine": Option(int, DECODING.refine, "refine", lo=0, hi=4),
+    "passes": Option(int, DECODING.passes, "passes", lo=1, hi="max_passes"),
+    "refine": Option(int, DECODING.refine, "refine", lo=0, hi="max_refine"),
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}
+VOCAB = {"form": FORM}  # the characters a form's model writes (the page checks an edit by them)
 INTERPOLATE = {
     "form": FORM,
     "a": Option(str, kwarg="a", required=True),
@@ -120,13 +123,18 @@ def kwargs(values: Mapping[str, Any], table: Mapping[str, Option]) -> dict[str, 
 
 
 def public(table: Mapping[str, Option], limits: Limits) -> dict[str, dict]:
-    """The options of a table as the page and API users see them: type, default, range."""
+    """The options of a table as the page and API users see them: type, default, range, and
+    `why` where the server bounds an option more tightly than the CLI does."""
     out = {}
     for name, opt in table.items():
         hi = getattr(limits, opt.hi) if isinstance(opt.hi, str) else opt.hi
         row = {"type": opt.kind.__name__, "default": opt.default, "min": opt.lo, "max": hi}
         if opt.choices:
             row["choices"] = list(opt.choices)
+        if isinstance(opt.hi, str):  # a server limit
+            row["why"] = (
+                f"at most {hi} on this server (the CLI allows more): each request's time is bounded"
+            )
         out[name] = {k: v for k, v in row.items() if v is not None or k == "default"}
     return out
 

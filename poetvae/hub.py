@@ -3,6 +3,7 @@
 Without a connection `datasets` retries for about 25 s before failing: a 2 s probe comes first,
 and when it fails `datasets` is put in offline mode, so a cached copy loads and a missing one
 fails at once. `datasets` is imported only inside `hub_offline`, by loaders that use it anyway.
+Not in `core`, which imports only torch and safetensors.
 """
 
 import os

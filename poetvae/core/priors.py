@@ -1,0 +1,144 @@
+"""Priors p(z): the standard normal and a learned mixture, one interface for every VAE here.
+
+Every prior is an nn.Module with
+- `log_prob(z)`: (..., Z) -> (...) log density in nats;
+- `sample(n, generator)`: (n, Z) draws;
+- `kl(mu, logvar, z)`: (B,) KL(q(z|x) || p(z)) in nats for q = N(mu, diag(exp(logvar))), in
+  closed form where there is one (Kingma & Welling 2014, Appendix B) and otherwise the one-sample
+  Monte Carlo estimate log q(z|x) - log p(z) at the reparameterized z that the decoder reads.
+
+`GaussianMixture` is K diagonal Gaussians with learned weights. Initialised on the posteriors of
+K training items it is the VampPrior of Tomczak & Welling (2018, "VAE with a VampPrior") with
+real items as its pseudo-inputs, i.e. a sample of the aggregate posterior q(z) = E_x q(z|x);
+`fit_mixture` then fits it to that aggregate posterior after training (Ghosh et al. 2020; the
+second stage of Dai & Wipf 2019): a standard normal cannot express the aggregate posterior's
+clusters and correlations, so samples from N(0, I) land where no item's posterior lives.
+"""
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .latent import gaussian_kl, log_normal
+
+LOG_2PI = math.log(2 * math.pi)
+
+PRIORS = ("normal", "mixture")
+
+
+class StandardNormal(nn.Module):
+    """p(z) = N(0, I)."""
+
+    def __init__(self, latent_dim: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        return log_normal(z)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
+        return gaussian_kl(mu, logvar).sum(-1)
+
+
+class GaussianMixture(nn.Module):
+    """p(z) = sum_k w_k N(z; m_k, diag(exp(v_k))), K components.
+
+    Args:
+        latent_dim: Z.
+        n_components: K. Until fitted or loaded: equal weights, unit variances and means drawn
+            from N(0, I), so that components trained jointly with the model start apart.
+    """
+
+    def __init__(self, latent_dim: int, n_components: int):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.logits = nn.Parameter(torch.zeros(n_components))  # (K,)
+        self.means = nn.Parameter(torch.randn(n_components, latent_dim))  # (K, Z)
+        self.logvars = nn.Parameter(torch.zeros(n_components, latent_dim))  # (K, Z)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        # float64: the expansion below subtracts terms of order z^2 / v (hundreds of nats for a
+        # narrow component) to get a difference of order one
+        z, logvars = z.double(), self.logvars.double()
+        log_w = self.logits.double().log_softmax(0)  # (K,)
+        m, inv = self.means.double(), (-logvars).exp()  # (K, Z) each
+        # log N(z; m_k, v_k) = -1/2 sum_d (z^2 / v - 2 z m / v + m^2 / v + log v + log 2 pi), as
+        # two (..., Z) @ (Z, K) products: no (..., K, Z) tensor, which is 0.7 GB for K = 4096
+        const = (m.pow(2) * inv + logvars).sum(-1) + m.shape[-1] * LOG_2PI  # (K,)
+        quad = z.pow(2) @ inv.T - 2 * z @ (m * inv).T  # (..., K)
+        return torch.logsumexp(log_w - 0.5 * (quad + const), dim=-1).float()
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        w = self.logits.detach().float().softmax(0).cpu()
+        k = torch.multinomial(w, n, replacement=True, generator=generator)  # (n,)
+        eps = torch.randn(n, self.latent_dim, generator=generator)
+        means, logvars = self.means.detach().float().cpu(), self.logvars.detach().float().cpu()
+        return means[k] + (0.5 * logvars[k]).exp() * eps
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        return log_normal(z, mu, logvar) - self.log_prob(z)
+
+
+def build_prior(kind: str, latent_dim: int, n_components: int = 0) -> nn.Module:
+    """The prior named in a model config: "normal" or "mixture" (with n_components)."""
+    if kind == "normal":
+        return StandardNormal(latent_dim)
+    if kind == "mixture":
+        if n_components < 1:
+            raise ValueError(f"a mixture prior needs n_components >= 1, got {n_components}")
+        return GaussianMixture(latent_dim, n_components)
+    raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {kind!r}")
+
+
+def fit_mixture(
+    mu: Tensor,
+    logvar: Tensor,
+    n_components: int,
+    steps: int = 0,
+    batch_size: int = 1024,
+    lr: float = 1e-2,
+    seed: int = 0,
+    log=None,
+) -> GaussianMixture:
+    """A GaussianMixture fitted to the aggregate posterior of N items.
+
+    Components start as the posteriors of n_components items drawn at random; `steps` of Adam
+    then maximise the mixture's log density of z ~ q(z|x), x drawn from all N items (the
+    cross-entropy of the aggregate posterior under the prior, the only term of the ELBO that the
+    prior enters).
+
+    Args:
+        mu, logvar: (N, Z) posterior parameters of the training items.
+        n_components: K <= N.
+        steps: optimisation steps after the initialisation (0 keeps the posteriors as they are).
+        log: optional callable(step, mean log p(z)) for progress.
+
+    Returns:
+        The fitted prior on the CPU.
+    """
+    n, latent_dim = mu.shape
+    if not 1 <= n_components <= n:
+        raise ValueError(f"n_components must be in 1..{n} (the items given), got {n_components}")
+    gen = torch.Generator().manual_seed(seed)
+    pick = torch.randperm(n, generator=gen)[:n_components]
+    prior = GaussianMixture(latent_dim, n_components)
+    with torch.no_grad():
+        prior.means.copy_(mu[pick])
+        prior.logvars.copy_(logvar[pick])
+    opt = torch.optim.Adam(prior.parameters(), lr=lr)
+    for step in range(steps):
+        rows = torch.randint(n, (batch_size,), generator=gen)
+        z = mu[rows] + (0.5 * logvar[rows]).exp() * torch.randn(
+            batch_size, latent_dim, generator=gen
+        )
+        loss = -prior.log_prob(z).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if log is not None and (step % 100 == 0 or step == steps - 1):
+            log(step, -loss.item())
+    return prior.requires_grad_(False)

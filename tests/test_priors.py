@@ -1,0 +1,88 @@
+"""core.priors: one interface (log_prob, sample, kl) for the standard normal and the mixture."""
+
+import math
+
+import pytest
+import torch
+from torch import distributions as D
+
+from poetvae.core.latent import gaussian_kl, log_normal
+from poetvae.core.priors import GaussianMixture, StandardNormal, build_prior, fit_mixture
+
+
+def _mixture(k=3, z=4, seed=0) -> GaussianMixture:
+    g = torch.Generator().manual_seed(seed)
+    prior = GaussianMixture(z, k)
+    with torch.no_grad():
+        prior.logits.copy_(torch.randn(k, generator=g))
+        prior.means.copy_(3 * torch.randn(k, z, generator=g))
+        prior.logvars.copy_(torch.randn(k, z, generator=g) * 0.5)
+    return prior
+
+
+def test_standard_normal_is_the_closed_form():
+    prior, mu, logvar = StandardNormal(4), torch.randn(5, 4), torch.randn(5, 4)
+    z = torch.randn(2, 5, 4)
+    assert torch.allclose(prior.log_prob(z), log_normal(z))
+    assert torch.allclose(prior.kl(mu, logvar, z[0]), gaussian_kl(mu, logvar).sum(-1))
+    a, b = (
+        prior.sample(3, torch.Generator().manual_seed(1)),
+        torch.randn(3, 4, generator=torch.Generator().manual_seed(1)),
+    )
+    assert torch.equal(a, b)  # the same stream as torch.randn: old seeds give the same poems
+
+
+def test_mixture_log_prob_matches_torch_distributions():
+    prior = _mixture()
+    ref = D.MixtureSameFamily(
+        D.Categorical(logits=prior.logits),
+        D.Independent(D.Normal(prior.means, (0.5 * prior.logvars).exp()), 1),
+    )
+    z = torch.randn(7, 2, 4) * 3
+    assert torch.allclose(prior.log_prob(z), ref.log_prob(z), atol=1e-4)
+
+
+def test_a_mixture_of_standard_normals_is_one_and_its_monte_carlo_kl_is_unbiased():
+    prior, normal = GaussianMixture(3, 5), StandardNormal(3)
+    with torch.no_grad():
+        prior.means.zero_()
+    z = torch.randn(10, 3)
+    assert torch.allclose(prior.log_prob(z), normal.log_prob(z), atol=1e-5)
+    mu, logvar = torch.tensor([[1.0, -0.5, 0.2]]), torch.tensor([[-1.0, 0.3, 0.0]])
+    zs = mu + (0.5 * logvar).exp() * torch.randn(50_000, 3)
+    mc = prior.kl(mu.expand_as(zs), logvar.expand_as(zs), zs).mean()
+    assert mc.item() == pytest.approx(gaussian_kl(mu, logvar).sum().item(), abs=0.05)
+
+
+def test_mixture_samples_follow_its_law_and_are_seeded():
+    prior = _mixture(k=2, z=2)
+    s = prior.sample(20_000, torch.Generator().manual_seed(0))
+    w = prior.logits.softmax(0)
+    assert torch.allclose(s.mean(0), (w[:, None] * prior.means).sum(0), atol=0.1)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.equal(prior.sample(5, g1), prior.sample(5, g2))
+
+
+def test_fit_mixture_starts_on_posteriors_and_fitting_raises_the_aggregate_posterior_density():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[4.0, 0.0], [-4.0, 0.0], [0.0, 4.0]])
+    mu = centres[torch.randint(3, (600,), generator=g)] + 0.3 * torch.randn(600, 2, generator=g)
+    logvar = torch.full((600, 2), math.log(0.05))
+    start = fit_mixture(mu, logvar, 8, steps=0)
+    assert all(any(torch.equal(m, row) for row in mu) for m in start.means)  # real posteriors
+    fitted = fit_mixture(mu, logvar, 8, steps=300, lr=3e-2)
+    z = mu + (0.5 * logvar).exp() * torch.randn(600, 2, generator=g)
+    assert fitted.log_prob(z).mean() > start.log_prob(z).mean()
+    # both beat the standard normal, which puts its mass between the clusters
+    assert start.log_prob(z).mean() > StandardNormal(2).log_prob(z).mean() + 1.0
+    with pytest.raises(ValueError, match="n_components"):
+        fit_mixture(mu, logvar, 601)
+
+
+def test_build_prior_names_the_choices():
+    assert isinstance(build_prior("normal", 3), StandardNormal)
+    assert isinstance(build_prior("mixture", 3, 4), GaussianMixture)
+    with pytest.raises(ValueError, match="normal, mixture"):
+        build_prior("flow", 3)
+    with pytest.raises(ValueError, match="n_components"):
+        build_prior("mixture", 3, 0)

@@ -12,10 +12,6 @@ import click
 
 # Upper bounds of counts whose cost grows without limit; each is named in its option's error.
 MAX_RERANK = 100  # candidates decoded and scored per poem
-MAX_PASSES = 28  # mask-predict decoding passes: one per character of a 七言 quatrain at most
-# (each command also checks them against its model's length: `check_passes`)
-MAX_REFINE = 10  # latent refinement rounds
-DEFAULT_REFINE = 1  # keep equal to text.generate's (not imported: it pulls in torch)
 MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
@@ -317,22 +313,3 @@ def check_passes(passes: int | None, seq_len: int) -> None:
             "least one)",
             param_hint="'--passes'",
         )
-
-
-refinement = apply(
-    click.option(
-        "--passes",
-        type=click.IntRange(min=1, max=MAX_PASSES),
-        default=None,
-        help="Decoding passes of a mask-predict model: each re-masks its least confident "
-        "characters and draws them again given the rest; at most the model's length (20 for "
-        "wuyan, 28 for qiyan) [default: the model's, 4 for mask-predict, 1 otherwise].",
-    ),
-    click.option(
-        "--refine",
-        type=click.IntRange(min=0, max=MAX_REFINE),
-        default=DEFAULT_REFINE,
-        show_default=True,
-        help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
-    ),
-)

@@ -13,15 +13,17 @@ Usage: python scripts/bench_compose.py [--form wuyan] [--checkpoint DIR] [-n 200
 import argparse
 import json
 import time
+from dataclasses import asdict
 
 import torch
 
 from poetvae.text import prosody
 from poetvae.text.bundled import bundled_model
-from poetvae.text.compose import PLACEHOLDERS, pattern_positions, poem_nll, write
+from poetvae.text.compose import poem_nll, write
+from poetvae.text.constraints import PLACEHOLDERS, pattern_positions
 from poetvae.text.corpus import format_poem, load_corpus
+from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import sample_stats
-from poetvae.text.generate import DEFAULT_TEMPERATURE, DEFAULT_TOP_P
 from poetvae.text.model import load
 
 ACROSTIC = "春夏秋冬"
@@ -47,7 +49,7 @@ def main() -> None:
     pattern, line3 = PATTERNS[args.form]
     modes = {
         "free": {},
-        "free_no_rhyme": {"rhyme": False},
+        "free_no_rhyme": {"decoding": Decoding(rhyme=False)},
         "acrostic": {"acrostic": ACROSTIC},
         "acrostic_naive": {"acrostic": ACROSTIC, "search": False},
         "pattern": {"pattern": pattern},
@@ -64,13 +66,11 @@ def main() -> None:
     out = {
         "checkpoint": args.checkpoint or f"bundled {args.form}",
         "n": args.n,
-        "temperature": DEFAULT_TEMPERATURE,
-        "top_p": DEFAULT_TOP_P,
+        "decoding": asdict(Decoding()),
         "modes": {},
     }
-    draw = {"temperature": DEFAULT_TEMPERATURE, "top_p": DEFAULT_TOP_P}
     rewrites = any(modes[name].get("rewrite") for name in chosen)
-    free = write(model, args.n, seed=args.seed, **draw) if rewrites else None
+    free = write(model, args.n, seed=args.seed) if rewrites else None
     for name in chosen:
         kwargs = dict(modes[name])
         rewrite = kwargs.pop("rewrite", False)
@@ -78,11 +78,11 @@ def main() -> None:
         if rewrite:
             kept = [keep_line_1(p) for p in free]
             poems = [
-                write(model, 1, seed=args.seed + 1 + i, pattern=k, **draw, **kwargs)[0]
+                write(model, 1, seed=args.seed + 1 + i, pattern=k, **kwargs)[0]
                 for i, k in enumerate(kept)
             ]
         else:
-            poems = write(model, args.n, seed=args.seed, **draw, **kwargs)
+            poems = write(model, args.n, seed=args.seed, **kwargs)
             kept = [kwargs.get("pattern")] * args.n if "pattern" in kwargs else None
         seconds = time.perf_counter() - start
         ids = torch.tensor([model.vocab.encode("".join(p)) for p in poems])

@@ -11,27 +11,23 @@ Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
       --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
       mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
-A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1); a key not
-given takes `poetvae generate`'s default.
+A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rhyme (0/1), rhyme_book;
+a key not given takes `poetvae generate`'s default.
 """
 
 import argparse
 import json
 import random
 import time
+from dataclasses import asdict
 
 import torch
 
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
+from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import CharBigram, sample_stats, song_judge, whole_poem_figures
-from poetvae.text.generate import (
-    DEFAULT_REFINE,
-    DEFAULT_TEMPERATURE,
-    DEFAULT_TOP_P,
-    default_passes,
-    generate,
-)
+from poetvae.text.generate import generate
 from poetvae.text.model import load
 
 CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
@@ -63,7 +59,7 @@ def parse_row(text: str) -> tuple[str, dict]:
 
 
 def type_of(key: str):
-    return float if key in ("temperature", "top_p") else int
+    return {"temperature": float, "top_p": float, "rhyme_book": str}.get(key, int)
 
 
 def main() -> None:
@@ -91,20 +87,16 @@ def main() -> None:
     for spec in args.rows:
         name, kwargs = parse_row(spec)
         model = models[name]
-        kwargs.setdefault("passes", default_passes(model))  # unset keys: generate's defaults
-        kwargs.setdefault("refine", DEFAULT_REFINE)
-        t = kwargs.pop("temperature", DEFAULT_TEMPERATURE)
-        p = kwargs.pop("top_p", DEFAULT_TOP_P)
+        decoding = Decoding(**kwargs)  # unset keys: generate's defaults
         start = time.perf_counter()
-        poems = generate(model, args.n, t, p, seed=args.seed, **kwargs)
+        poems = generate(model, args.n, decoding, seed=args.seed)
         speed = args.n / (time.perf_counter() - start)
         rows.append(
             {
                 "row": spec,
                 "decoder": model.cfg.decoder,
-                "temperature": t,
-                "top_p": p,
-                **kwargs,
+                **asdict(decoding),
+                "passes": decoding.passes_for(model.cfg.decoder),
                 **figures(poems, train, judges),
                 "poems_per_s": round(speed, 1),
                 "examples": ["，".join(poem) + "。" for poem in poems[:3]],

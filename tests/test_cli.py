@@ -537,12 +537,11 @@ def test_a_corpus_too_small_to_split_is_refused_in_one_line(tmp_path, text, coun
     assert "\n" not in message and str(corpus) in message and count in message
 
 
-def test_the_cli_decoding_defaults_are_the_library_ones():
-    from poetvae import options
-    from poetvae.text import cli, generate
+def test_the_library_decodes_by_default_as_the_cli_does(tiny_run):
+    from poetvae.text.generate import generate
+    from poetvae.text.model import load
 
-    assert (cli.DEFAULT_TEMPERATURE, cli.DEFAULT_TOP_P, options.DEFAULT_REFINE) == (
-        generate.DEFAULT_TEMPERATURE,
-        generate.DEFAULT_TOP_P,
-        generate.DEFAULT_REFINE,
-    )
+    result = run("generate", "--checkpoint", tiny_run, "-n", 3, "--seed", 4, "--format", "json")
+    assert result.exit_code == 0, result.output
+    lines = [row["lines"] for row in json.loads(result.output)]
+    assert lines == generate(load(tiny_run), 3, seed=4)

@@ -1,20 +1,18 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from poetvae.text import prosody
-from poetvae.text.compose import (
-    interpolate,
-    pattern_positions,
-    poem_nll,
-    posterior_latents,
-    reconstruct,
-    write,
-)
+from poetvae.text.compose import interpolate, poem_nll, posterior_latents, reconstruct, write
+from poetvae.text.constraints import pattern_positions
+from poetvae.text.decoding import Decoding
 from poetvae.text.model import load
 
 from .conftest import shipped_poems
 
 HEADS = "春山秋月"
+SAMPLE = Decoding(temperature=0.8, top_p=0.9, refine=0)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +28,8 @@ def known_heads(model, n=4):
 def test_acrostic_puts_each_character_first_in_its_line(model):
     heads = known_heads(model)
     for temperature in (0.0, 0.8):
-        for poem in write(model, 8, temperature, 0.9, seed=3, acrostic=heads):
+        d = replace(SAMPLE, temperature=temperature)
+        for poem in write(model, 8, d, seed=3, acrostic=heads):
             assert "".join(line[0] for line in poem) == heads
 
 
@@ -46,7 +45,7 @@ def test_pattern_keeps_the_given_characters_and_fills_the_rest(model):
     pattern = f"{a}{b}＿＿{c}，{d}_○*＿"
     fixed = pattern_positions(model, pattern)
     assert sorted(fixed) == [0, 1, 4, 5]
-    for poem in write(model, 6, 0.8, 0.9, seed=1, pattern=pattern):
+    for poem in write(model, 6, SAMPLE, seed=1, pattern=pattern):
         text = "".join(poem)
         assert (text[0], text[1], text[4], text[5]) == (a, b, c, d)
         assert "＿" not in text and "_" not in text
@@ -58,7 +57,7 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
     fixed = pattern_positions(model, known_heads(model, 4) + "＿")
     g = torch.Generator().manual_seed(0)
     z = torch.randn(16, 32, model.cfg.latent_dim, generator=g)
-    chosen = posterior_latents(model, fixed, z, torch.zeros(16), temperature=0.0)
+    chosen = posterior_latents(model, fixed, z, torch.zeros(16, 1), temperature=0.0)[:, 0]
 
     def log_lik(latents):
         logp = model.decode(latents).log_softmax(-1)
@@ -73,7 +72,8 @@ def test_posterior_search_never_explains_the_fixed_characters_worse_than_the_pri
 @pytest.mark.parametrize("acrostic", [None, "heads"])
 def test_strict_tones_pass_every_prosody_rule(model, acrostic, book):
     heads = known_heads(model) if acrostic else None
-    poems = write(model, 12, 0.8, 0.9, seed=2, tones="strict", acrostic=heads, rhyme_book=book)
+    decoding = replace(SAMPLE, rhyme_book=book)
+    poems = write(model, 12, decoding, seed=2, tones="strict", acrostic=heads)
     for poem in poems:
         result = prosody.check(poem, book)
         assert result["all"], (poem, result)
@@ -87,16 +87,16 @@ def test_strict_tones_pass_every_prosody_rule(model, acrostic, book):
 
 @pytest.mark.parametrize("book", ["pingshui", "xinyun"])
 def test_free_tones_rhyme_by_the_chosen_book(model, book):
-    for poem in write(model, 20, 0.8, 0.9, seed=4, rhyme_book=book):
+    for poem in write(model, 20, replace(SAMPLE, rhyme_book=book), seed=4):
         ends = [prosody.rhyme_groups(line[-1], book) for line in poem[1::2]]
         assert all(ends) and frozenset.intersection(*ends), poem
     with pytest.raises(ValueError, match="unknown rhyme book"):
-        write(model, 1, rhyme_book="guangyun")
+        write(model, 1, Decoding(rhyme_book="guangyun"))
 
 
 def test_rerank_keeps_the_best_scored_candidate(model):
-    candidates = write(model, 4, 0.8, 0.9, seed=5)
-    best = write(model, 1, 0.8, 0.9, seed=5, rerank=4)[0]
+    candidates = write(model, 4, SAMPLE, seed=5)
+    best = write(model, 1, SAMPLE, seed=5, rerank=4)[0]
     ids = torch.tensor([model.vocab.encode("".join(p)) for p in candidates])
     assert best == candidates[int(poem_nll(model, ids).argmin())]
 
@@ -120,12 +120,12 @@ def test_reconstruct_and_interpolate(model):
 def test_poem_i_does_not_depend_on_how_many_are_written(model, kwargs):
     if "acrostic" in kwargs:
         kwargs = {"acrostic": known_heads(model)}
-    many = write(model, 5, 0.8, 0.9, seed=11, **kwargs)
-    assert write(model, 2, 0.8, 0.9, seed=11, **kwargs) == many[:2]
+    many = write(model, 5, SAMPLE, seed=11, **kwargs)
+    assert write(model, 2, SAMPLE, seed=11, **kwargs) == many[:2]
 
 
 def test_strict_tones_use_only_characters_of_one_known_tone_where_a_tone_is_required(model):
-    for poem in write(model, 12, 0.8, 0.9, seed=6, tones="strict"):
+    for poem in write(model, 12, SAMPLE, seed=6, tones="strict"):
         text = "".join(poem)
         for pos in (1, 3, 4, 6, 8, 9, 11, 13, 14, 16, 18, 19):  # 2nd, 4th, 5th of each line
             assert prosody.tone(text[pos]) != "either", (poem, text[pos])  # no heteronym
@@ -152,10 +152,10 @@ def test_kept_characters_anywhere_stay_and_the_rest_is_redrawn_in_rhyme(request,
         "line 2 end": {2 * n - 1},  # a rhyme position: the free line 4 end rhymes with it
         "last line": set(range(3 * n, 4 * n)),
     }[where]
-    first = write(model, 1, 0.8, 0.9, seed=0)[0]
+    first = write(model, 1, SAMPLE, seed=0)[0]
     pattern = keep(first, kept)
     assert sorted(pattern_positions(model, pattern)) == sorted(kept)
-    redrawn = write(model, 6, 0.8, 0.9, seed=1, pattern=pattern)
+    redrawn = write(model, 6, SAMPLE, seed=1, pattern=pattern)
     for poem in redrawn:
         text = "".join(poem)
         assert all(text[p] == "".join(first)[p] for p in kept), (pattern, poem)
@@ -166,9 +166,9 @@ def test_kept_characters_anywhere_stay_and_the_rest_is_redrawn_in_rhyme(request,
 
 def test_strict_tones_keep_a_line_that_fits_a_template(model):
     for seed in range(3):
-        first = write(model, 1, 0.8, 0.9, seed=seed, tones="strict")[0]
+        first = write(model, 1, SAMPLE, seed=seed, tones="strict")[0]
         pattern = keep(first, set(range(10, 15)) | {4})  # line 3 and the end of line 1
-        for poem in write(model, 4, 0.8, 0.9, seed=seed + 10, tones="strict", pattern=pattern):
+        for poem in write(model, 4, SAMPLE, seed=seed + 10, tones="strict", pattern=pattern):
             assert poem[2] == first[2] and poem[0][-1] == first[0][-1]
             assert prosody.check(poem)["all"], poem
 
@@ -206,12 +206,13 @@ def test_a_kept_character_that_breaks_rhyme_or_tones_is_named_in_one_line(model)
         with pytest.raises(ValueError) as e:
             write(model, 0, **kwargs)  # checked before any decoding
         assert str(e.value).startswith(message) and "\n" not in str(e.value)
-    assert write(model, 1, pattern=cases[0][0]["pattern"], rhyme=False)  # kept as asked
+    no_rhyme = Decoding(rhyme=False)
+    assert write(model, 1, no_rhyme, pattern=cases[0][0]["pattern"])  # kept as asked
 
 
 def test_strict_tones_keep_a_heteronym_where_either_reading_fits(model):
     (either,) = chars_of(model, prosody.EITHER, n=1)
-    for poem in write(model, 4, 0.8, 0.9, seed=4, tones="strict", pattern=f"＿{either}＿＿＿"):
+    for poem in write(model, 4, SAMPLE, seed=4, tones="strict", pattern=f"＿{either}＿＿＿"):
         assert poem[0][1] == either and prosody.check(poem)["all"], poem
 
 
@@ -226,7 +227,8 @@ def test_load_poet_takes_a_form_name_for_the_bundled_model(tmp_path, monkeypatch
 
 
 def test_traditional_characters_the_model_does_not_know_are_read_in_simplified_script(model):
-    from poetvae.text.compose import encode_text, simplified
+    from poetvae.text.compose import encode_text
+    from poetvae.text.constraints import simplified
     from poetvae.text.corpus import to_simplified
 
     assert to_simplified("白日依山盡，黃河入海流。") == "白日依山尽，黄河入海流。"

@@ -7,8 +7,11 @@ from poetvae.core import checkpoint
 from poetvae.core.config import apply_overrides
 from poetvae.text import prosody
 from poetvae.text.compose import write
-from poetvae.text.generate import decode_latents, generate, prior_draws, rhyme_constraints
+from poetvae.text.constraints import rhyme_constraints
+from poetvae.text.decoding import Decoding
+from poetvae.text.generate import decode_latents, generate
 from poetvae.text.model import MASK, PoetVAE, load
+from poetvae.text.sampling import prior_draws
 
 
 def _poems(model, n, seed):
@@ -57,8 +60,8 @@ def test_causal_decoder_reads_only_the_characters_to_the_left(tiny_causal_run):
 @pytest.mark.parametrize("run", ["tiny_mask_predict_run", "tiny_causal_run"])
 def test_decoding_keeps_form_no_repeats_rhyme_and_per_poem_seeds(run, request):
     model = load(request.getfixturevalue(run))
-    poems = generate(model, 12, 1.0, seed=5)
-    assert poems[:3] == generate(model, 3, 1.0, seed=5)
+    poems = generate(model, 12, seed=5)
+    assert poems[:3] == generate(model, 3, seed=5)
     for poem in poems:
         assert [len(line) for line in poem] == [model.cfg.chars_per_line] * model.cfg.n_lines
         assert all(len(set(line)) == len(line) for line in poem)
@@ -70,13 +73,16 @@ def test_mask_predict_passes_keep_fixed_characters_and_change_only_what_they_rem
     tiny_mask_predict_run,
 ):
     model = load(tiny_mask_predict_run)
-    poems = write(model, 8, 1.0, seed=2, acrostic="春夏秋冬", passes=4, refine=1)
+    poems = write(model, 8, Decoding(passes=4, refine=1), seed=2, acrostic="春夏秋冬")
     assert [[line[0] for line in p] for p in poems] == [list("春夏秋冬")] * 8
     z, u = prior_draws(model.prior, 16, 2 * (model.cfg.seq_len + 1), seed=1)
     z = z[:, 0]
     c = rhyme_constraints(model, 16)
-    one = decode_latents(model, z, 1.0, u=u[:, : model.cfg.seq_len + 1], constraints=c)
-    two = decode_latents(model, z, 1.0, u=u, constraints=c, passes=2)
+    d = Decoding(temperature=1.0, top_p=1.0, passes=2)
+    one = decode_latents(model, z, d, u=u, constraints=c)
+    other = u.clone()  # other uniforms for pass 1 only
+    other[:, model.cfg.seq_len + 1 :] = torch.rand(16, model.cfg.seq_len + 1)
+    two = decode_latents(model, z, d, u=other, constraints=c)
     changed = (one != two).sum(1)
     # pass 1 re-draws only the least confident half: the rest stays as pass 0 wrote it
     assert changed.max() <= model.cfg.seq_len // 2
@@ -85,7 +91,7 @@ def test_mask_predict_passes_keep_fixed_characters_and_change_only_what_they_rem
 
 def test_passes_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, tiny_causal_run):
     with pytest.raises(ValueError, match="mask-predict"):
-        generate(load(tiny_run), 2, passes=3)
+        generate(load(tiny_run), 2, Decoding(passes=3))
     with pytest.raises(ValueError, match="causal"):
         write(load(tiny_causal_run), 2, acrostic="春夏秋冬")
 

@@ -246,9 +246,11 @@ def test_library_write_returns_poems_or_raises_value_error(
     tiny_model, n, temperature, top_p, seed, acrostic, pattern
 ):
     from poetvae.text.compose import write
+    from poetvae.text.decoding import Decoding
 
     try:
-        poems = write(tiny_model, n, temperature, top_p, True, seed, acrostic, pattern)
+        decoding = Decoding(temperature, top_p)
+        poems = write(tiny_model, n, decoding, seed, acrostic, pattern)
     except ValueError as e:
         assert str(e) and "\n" not in str(e).strip()
         return

@@ -68,8 +68,9 @@ def cli_generate_options() -> dict[str, object]:
 def test_the_write_table_has_every_generate_option_with_the_cli_default():
     table = {name: opt.default for name, opt in params.WRITE.items() if name != "form"}
     assert table == cli_generate_options()
-    keywords = inspect.signature(write).parameters
+    keywords = set(inspect.signature(write).parameters) | params.DECODING_FIELDS
     assert all(opt.kwarg in keywords for opt in params.WRITE.values() if opt.kwarg)
+    assert params.DECODING_FIELDS <= {opt.kwarg for opt in params.WRITE.values()}
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,9 @@ import click
 
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
+from . import decoding as dec
 from .bundled import DEFAULT_FORM, FORMS, SHAPES
-from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
-
-DEFAULT_TEMPERATURE = 0.9  # keep equal to text.generate's (not imported: it pulls in torch)
-DEFAULT_TOP_P = 0.95
+from .prosody import RHYME_BOOKS
 
 
 @click.command()
@@ -163,15 +161,6 @@ def fit_prior(run, out, components, steps, corpus, seed, device):
     checkpoint.save(out, fitted, meta, files(fitted))
 
 
-rhyme_book = click.option(
-    "--rhyme-book",
-    type=click.Choice(list(RHYME_BOOKS)),
-    default=DEFAULT_RHYME_BOOK,
-    show_default=True,
-    help="The rhyme book: pingshui = 平水韵, the book of Tang regulated verse (a character "
-    "rhymes in each rhyme the book lists it under); xinyun = 中华新韵, rhyme by modern readings.",
-)
-
 model_options = options.apply(
     click.option(
         "--checkpoint",
@@ -189,6 +178,72 @@ model_options = options.apply(
     ),
 )
 """Which model a command loads: --checkpoint, or the bundled model of --form."""
+
+
+DEFAULT = dec.Decoding()
+decoding_options = options.apply(
+    click.option(
+        "--temperature",
+        type=Number(min=0, max=dec.MAX_TEMPERATURE),
+        default=DEFAULT.temperature,
+        show_default=True,
+        help="0 = argmax decoding; higher = more adventurous sampling.",
+    ),
+    click.option(
+        "--top-p",
+        type=Number(min=0, max=1, min_open=True),
+        default=DEFAULT.top_p,
+        show_default=True,
+        help="Sample only from the characters holding this much probability (1 = all).",
+    ),
+    click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line."),
+    click.option(
+        "--rhyme/--no-rhyme",
+        default=DEFAULT.rhyme,
+        show_default=True,
+        help="The ends of lines 2, 4, ... share a rhyme group of --rhyme-book, no character "
+        "twice; --no-rhyme shows the model's own choices (--tones strict always rhymes).",
+    ),
+    click.option(
+        "--rhyme-book",
+        type=click.Choice(list(RHYME_BOOKS)),
+        default=DEFAULT.rhyme_book,
+        show_default=True,
+        help="The rhyme book: pingshui = 平水韵, the book of Tang regulated verse (a character "
+        "rhymes in each rhyme the book lists it under); xinyun = 中华新韵, rhyme by modern "
+        "readings.",
+    ),
+    click.option(
+        "--passes",
+        type=click.IntRange(min=1, max=dec.MAX_PASSES),
+        default=DEFAULT.passes,
+        help="Decoding passes of a mask-predict model: each re-masks its least confident "
+        "characters and draws them again given the rest; at most the model's length (20 for "
+        f"wuyan, 28 for qiyan) [default: the model's, {dec.MASK_PREDICT_PASSES} for "
+        "mask-predict, 1 otherwise].",
+    ),
+    click.option(
+        "--refine",
+        type=click.IntRange(min=0, max=dec.MAX_REFINE),
+        default=DEFAULT.refine,
+        show_default=True,
+        help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
+    ),
+)
+"""The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""
+
+
+def _decoding(params: dict) -> dec.Decoding:
+    """The Decoding that the values of `decoding_options` ask for."""
+    return dec.Decoding(
+        temperature=params["temperature"],
+        top_p=params["top_p"],
+        no_repeat=not params["allow_repeats"],
+        rhyme=params["rhyme"],
+        rhyme_book=params["rhyme_book"],
+        passes=params["passes"],
+        refine=params["refine"],
+    )
 
 
 def _model_path(checkpoint: str | None, form: str | None) -> str | Path:
@@ -213,7 +268,7 @@ def _reading(model, *texts: str):
     """How the model reads pasted text: a poem of another bundled form is a usage error that
     names its --form; text read in Simplified script is said on stderr once the command's body
     has run (an error stays one line)."""
-    from .compose import simplified
+    from .constraints import simplified
     from .corpus import parse_poem
 
     shape = (model.cfg.n_lines, model.cfg.chars_per_line)
@@ -267,29 +322,6 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 )
 @options.seed
 @click.option(
-    "--temperature",
-    type=Number(min=0, max=100),
-    default=DEFAULT_TEMPERATURE,
-    show_default=True,
-    help="0 = argmax decoding; higher = more adventurous sampling.",
-)
-@click.option(
-    "--top-p",
-    type=Number(min=0, max=1, min_open=True),
-    default=DEFAULT_TOP_P,
-    show_default=True,
-    help="Sample only from the characters holding this much probability (1 = all).",
-)
-@click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line.")
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="The ends of lines 2, 4, ... share a rhyme group of --rhyme-book, no character twice; "
-    "--no-rhyme shows the model's own choices (--tones strict always rhymes).",
-)
-@rhyme_book
-@click.option(
     "--acrostic",
     default=None,
     metavar="CHARS",
@@ -320,7 +352,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     help="Draw K candidates per poem and keep the one the model scores best "
     "(lowest IWAE NLL per character, 10 importance samples).",
 )
-@options.refinement
+@decoding_options
 @click.option(
     "--format",
     "fmt",
@@ -332,25 +364,7 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 )
 @options.device
 @one_line_errors
-def generate(
-    checkpoint,
-    form,
-    n,
-    seed,
-    temperature,
-    top_p,
-    allow_repeats,
-    rhyme,
-    rhyme_book,
-    acrostic,
-    pattern,
-    tones,
-    rerank,
-    passes,
-    refine,
-    fmt,
-    device,
-):
+def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, device, **decoding):
     """Write new poems by sampling the latent prior z ~ N(0, I).
 
     With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
@@ -358,26 +372,18 @@ def generate(
     A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
     model's own choices at the rhyme positions are to land in it.
     """
+    decoding = _decoding(decoding)
     model = _load(_model_path(checkpoint, form), device)
-    options.check_passes(passes, model.cfg.seq_len)
+    options.check_passes(decoding.passes, model.cfg.seq_len)
     from .generate import generate as draw
     from .generate import stream
 
-    constraints = {"rhyme": rhyme, "rhyme_book": rhyme_book, "passes": passes, "refine": refine}
+    constraints = {}
     if acrostic or pattern or tones != "free" or rerank > 1:
         from .compose import write as draw
 
-        constraints.update(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
-    poems = stream(
-        draw,
-        model,
-        n,
-        seed,
-        temperature=temperature,
-        top_p=top_p,
-        no_repeat=not allow_repeats,
-        **constraints,
-    )
+        constraints = dict(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
+    poems = stream(draw, model, n, seed, decoding=decoding, **constraints)
     with _reading(model, *(text for text in (acrostic, pattern) if text)):
         _echo_poems(poems, fmt)
 
@@ -390,8 +396,8 @@ def generate(
 @one_line_errors
 def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
-    from .compose import form_of, simplified, unknown_chars
     from .compose import reconstruct as run
+    from .constraints import form_of, simplified, unknown_chars
     from .corpus import format_poem, parse_poem
 
     model = _load(_model_path(checkpoint, form), device)
@@ -485,33 +491,12 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     help="Score only N poems of the split, drawn at random with --seed (faster).",
 )
 @options.seed_for("latent noise and samples")
-@click.option(
-    "--rhyme/--no-rhyme",
-    default=True,
-    show_default=True,
-    help="Decode the samples with rhyme, as generate does; --no-rhyme scores the model's own "
-    "choices at the rhyme positions.",
-)
-@rhyme_book
-@options.refinement
+@decoding_options
 @options.output_format
 @options.device
 @one_line_errors
 def evaluate(
-    checkpoint,
-    form,
-    corpus_name,
-    split,
-    iw_samples,
-    samples,
-    limit,
-    seed,
-    rhyme,
-    rhyme_book,
-    passes,
-    refine,
-    fmt,
-    device,
+    checkpoint, form, corpus_name, split, iw_samples, samples, limit, seed, fmt, device, **decoding
 ):
     """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
 
@@ -522,9 +507,10 @@ def evaluate(
     from .corpus import Form, load_corpus
     from .evaluate import evaluate as run_eval
 
+    decoding = _decoding(decoding)
     path = _model_path(checkpoint, form)
     model = _load(path, device)
-    options.check_passes(passes, model.cfg.seq_len)
+    options.check_passes(decoding.passes, model.cfg.seq_len)
     corpus_name = corpus_name or read_meta(path).get("corpus")
     if not corpus_name:
         raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
@@ -545,10 +531,7 @@ def evaluate(
             samples,
             seed,
             limit,
-            rhyme=rhyme,
-            rhyme_book=rhyme_book,
-            passes=passes,
-            refine=refine,
+            decoding=decoding,
         ),
     }
     if fmt == "json":

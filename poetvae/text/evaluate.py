@@ -14,6 +14,7 @@ import gzip
 import math
 import random
 from collections import Counter
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
@@ -21,8 +22,9 @@ import torch
 
 from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
+from .decoding import Decoding
 from .model import PoetVAE
-from .prosody import DEFAULT_RHYME_BOOK, rates
+from .prosody import rates
 
 MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
 
@@ -338,12 +340,7 @@ def evaluate(
     n_samples: int = 1000,
     seed: int = 0,
     limit: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    rhyme: bool = True,
-    passes: int | None = None,
-    refine: int | None = None,
-    rhyme_book: str = DEFAULT_RHYME_BOOK,
+    decoding: Decoding = Decoding(),
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -355,12 +352,9 @@ def evaluate(
         n_samples: poems drawn from the prior.
         seed: seeds the latent noise and the samples.
         limit: score only `limit` poems of the split, drawn at random (seeded).
-        temperature, top_p: decoding of the prior samples (generate's defaults if None).
-        rhyme: decode the samples with a shared rhyme group, as generate does by default.
-        rhyme_book: the rhyme book of decoding and of the prosody rates' ``rhyme`` and ``all``
-            (both books' rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
-        passes, refine: decoding passes and latent refinement rounds, as in `generate`
-            (generate's defaults if None).
+        decoding: how the prior samples are decoded (`generate`'s default if not given); its
+            rhyme book is also that of the prosody rates' ``rhyme`` and ``all`` (both books'
+            rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
 
     Returns:
         {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
@@ -369,13 +363,7 @@ def evaluate(
         train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
         directly.
     """
-    from .generate import (
-        DEFAULT_REFINE,
-        DEFAULT_TEMPERATURE,
-        DEFAULT_TOP_P,
-        default_passes,
-        generate,
-    )
+    from .generate import generate
     from .train import encode_poems
 
     split_poems = corpus.splits[split]
@@ -385,21 +373,8 @@ def evaluate(
         raise ValueError(f"split {split!r} of {corpus.name} holds no poems")
     data = score_split(model, encode_poems(model.vocab, poems), iw_samples, seed=seed)
     train = set(corpus.splits.get("train", []))
-    t = DEFAULT_TEMPERATURE if temperature is None else temperature
-    p = DEFAULT_TOP_P if top_p is None else top_p
-    passes = default_passes(model) if passes is None else passes
-    refine = DEFAULT_REFINE if refine is None else refine
-    samples = generate(
-        model,
-        n_samples,
-        t,
-        p,
-        seed=seed,
-        rhyme=rhyme,
-        passes=passes,
-        refine=refine,
-        rhyme_book=rhyme_book,
-    )
+    samples = generate(model, n_samples, decoding, seed=seed)
+    rhyme_book = decoding.rhyme_book
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
@@ -414,12 +389,8 @@ def evaluate(
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
             **whole_poem_figures(samples, corpus.splits.get("train", []), seed),
-            "temperature": t,
-            "top_p": p,
-            "rhyme": rhyme,
-            "rhyme_book": rhyme_book,
-            "passes": passes,
-            "refine": refine,
+            **asdict(decoding),
+            "passes": decoding.passes_for(model.cfg.decoder),
         },
         "reference": {
             **sample_stats(real, train),

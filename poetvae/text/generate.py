@@ -1,133 +1,75 @@
-"""Poems from the prior: z ~ N(0, I), decoded position by position.
+"""The decoders: latents z -> poems, every position from its own distribution given z.
 
-Every position has its own distribution given z. Decoding takes the argmax at temperature 0 and
-samples from softmax(logits / T) otherwise, optionally within the top-p nucleus. By default a
-character already used in the same line is excluded: real Tang lines repeat a character in
-about 5 % of lines, while an independent per-position decoder left alone repeats its safest
-characters far more often. Also by default the rhyme positions (the ends of lines 2, 4, ...)
-share a rhyme group of a rhyme book (平水韵 unless asked otherwise, see `prosody`): each poem
-first draws its group g with probability proportional to prod over rhyme positions p of
-P_p(g), the chance that position p's own draw lands in g, which
-is the law of g given that independent draws rhyme; then every rhyme position samples within g,
-no character twice (重韵). Each poem's randomness comes from its own seeded stream, so poem i
-of a seed is the same whatever n is. Lean on purpose: no `datasets` import here.
+Decoding takes the argmax at temperature 0 and samples from softmax(logits / T) otherwise,
+optionally within the top-p nucleus (the primitives are in `sampling`). By default a character
+already used in the same line is excluded: real Tang lines repeat a character in about 5 % of
+lines, while an independent per-position decoder left alone repeats its safest characters far
+more often. Also by default the rhyme positions (the ends of lines 2, 4, ...) share a rhyme
+group of a rhyme book (平水韵 unless asked otherwise, see `prosody`): each poem first draws its
+group g with probability proportional to prod over rhyme positions p of P_p(g), the chance
+that position p's own draw lands in g, which is the law of g given that independent draws
+rhyme; then every rhyme position samples within g, no character twice (重韵). What else may
+restrict a position (fixed characters, tones) is in `constraints`. Lean on purpose: no
+`datasets` import here.
 """
 
-import functools
-import math
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from .corpus import Form, chunk
+from .constraints import Constraints, form_of, rhyme_constraints
+from .corpus import chunk
+from .decoding import Decoding
 from .model import MASK, PoetVAE
-from .prosody import DEFAULT_RHYME_BOOK, level_rhymes, rhyme_groups, rhyme_names
+from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-TOP_K = 256  # candidates searched for the top-p nucleus before falling back to a full sort
-# what `poetvae generate`, the studio and eval's prior samples use (chosen in README.md, *The
-# bundled models*, from scripts/bench_decoding.py)
-DEFAULT_TEMPERATURE = 0.9
-DEFAULT_TOP_P = 0.95
-DEFAULT_REFINE = 1
-MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
-# below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
-# is argmax anyway
-MIN_TEMPERATURE = 1e-6
+# characters a re-masking pass draws a position among: its 1,024 likeliest in pass 0. They hold
+# the whole top-p 0.95 nucleus at T 0.9 at 99.6 % of the bundled model's positions (the top
+# 256 at 65 %)
+SHORTLIST = 1024
 
 
-def fresh_seed() -> int:
-    """A random seed, for runs without one."""
-    return int.from_bytes(os.urandom(7), "little")
-
-
-def prior_draws(
-    prior, n: int, n_uniforms: int, seed: int | None, start: int = 0, latents: int = 1
-) -> tuple[Tensor, Tensor]:
-    """Latents z ~ p(z) and n_uniforms uniforms per poem, from a per-poem seeded stream.
-
-    Decoding takes L + 1 uniforms: one per position, then one for the poem's rhyme group.
-    Poems start .. start + n - 1 of the seed are drawn, so a long run can be made in parts.
-
-    Args:
-        prior: the model's prior (core.priors), drawn with each poem's generator.
-        latents: latents per poem (candidates of a posterior search).
-
-    Returns:
-        z (n, latents, Z) and u (n, n_uniforms) on the CPU.
-    """
-    if seed is None:
-        seed = fresh_seed()
-    z, u = torch.empty(n, latents, prior.latent_dim), torch.empty(n, n_uniforms)
-    gen = torch.Generator()
-    for i in range(n):
-        gen.manual_seed((seed * 1_000_003 + start + i) % 2**64)  # any int seed, as torch's uint64
-        z[i] = prior.sample(latents, gen)
-        u[i] = torch.rand(n_uniforms, generator=gen)
-    return z, u
-
-
-@dataclass
-class Constraints:
-    """Restrictions on what decoding may write, per position.
-
-    fixed: position -> character id written there whatever the model says.
-    allowed: (B, L, V) bool, characters each position may take (e.g. a tone template).
-    rhymes: (B, L) bool, positions whose characters must share one rhyme group, per poem.
-    rhyme_groups: (V, G) bool, the rhyme groups of each character (see `rhyme_matrix`).
-    """
-
-    fixed: dict[int, int] = field(default_factory=dict)
-    allowed: Tensor | None = None
-    rhymes: Tensor | None = None
-    rhyme_groups: Tensor | None = None
-
-
-def default_passes(model: PoetVAE) -> int:
-    """Decoding passes `generate` takes by default: MASK_PREDICT_PASSES for a mask-predict
-    decoder, else 1."""
-    return MASK_PREDICT_PASSES if model.cfg.decoder == "mask-predict" else 1
-
-
-def n_uniforms(model: PoetVAE, passes: int = 1, refine: int = 0) -> int:
+def n_uniforms(model: PoetVAE, decoding: Decoding) -> int:
     """Uniforms one poem's decoding takes: L + 1 per pass (a character each, then the rhyme
-    group), `passes` passes per decoding, 1 + `refine` decodings."""
-    return (model.cfg.seq_len + 1) * passes * (1 + refine)
+    group), the decoding's passes per decoding, 1 + `refine` decodings."""
+    passes = decoding.passes_for(model.cfg.decoder)
+    return (model.cfg.seq_len + 1) * passes * (1 + decoding.refine)
 
 
 @torch.no_grad()
 def decode_latents(
     model: PoetVAE,
     z: Tensor,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    no_repeat: bool = True,
+    decoding: Decoding,
     u: Tensor | None = None,
     constraints: Constraints | None = None,
-    passes: int = 1,
 ) -> Tensor:
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
+    All positions of a pass are drawn at once; the re-masking passes draw each among the
+    SHORTLIST characters that pass 0 found likeliest there, with their probabilities in the
+    position's whole law (the top-p nucleus is measured in it, and cut at the shortlist where
+    it is wider). Where two positions that must differ (one line without repeats, the rhyme
+    positions without 重韵) draw one character, the later one draws again without the
+    characters its partners hold (see `_draw`). Where a constraint leaves nothing else, a
+    repeat stays.
+
     Args:
         model: a PoetVAE.
         z: (B, Z) latents.
-        temperature: 0 = argmax; otherwise the softmax temperature.
-        top_p: sample only from the smallest set of characters holding this much probability.
-        no_repeat: never repeat a character within a line (relaxed only where nothing else is
-            allowed).
+        decoding: temperature, top_p, no_repeat and passes are read (rhyme and refine are the
+            callers': rhyme through `constraints`). Passes are for the mask-predict decoder
+            (Ghazvininejad et al. 2019): pass 0 draws every free position given z and the fixed
+            characters; pass t re-masks the L (passes - t) / passes least confident characters
+            and draws them again given z and the rest. The causal decoder draws left to right
+            (from the whole vocabulary); the parallel one takes 1 pass.
         u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
         constraints: fixed characters, allowed sets and rhyme positions.
-        passes: decoding passes, for the mask-predict decoder (Ghazvininejad et al. 2019): pass
-            0 draws every free position given z and the fixed characters; pass t re-masks the
-            L (passes - t) / passes least confident characters and draws them again given z and
-            the rest. The causal decoder draws left to right in one pass; the parallel one
-            takes 1 pass.
 
     Returns:
         (B, L) ids on the CPU.
@@ -137,339 +79,281 @@ def decode_latents(
             for a decoder that cannot read a draft.
     """
     c = constraints or Constraints()
-    L = model.cfg.seq_len
-    if passes < 1 or (passes > 1 and model.cfg.decoder != "mask-predict"):
+    B, L = z.shape[0], model.cfg.seq_len
+    passes = decoding.passes_for(model.cfg.decoder)
+    if passes > 1 and model.cfg.decoder != "mask-predict":
         raise ValueError(
-            f"passes must be 1 for a {model.cfg.decoder} decoder (and >= 1), got {passes}: "
+            f"passes must be 1 for a {model.cfg.decoder} decoder, got {passes}: "
             "re-masking passes need a mask-predict model"
         )
     if u is None:
-        u = torch.rand(z.shape[0], passes * (L + 1))
-    if z.shape[0] > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
+        u = torch.rand(B, passes * (L + 1))
+    if B > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
         return torch.cat(
             [
                 decode_latents(
-                    model,
-                    z[i : i + CHUNK],
-                    temperature,
-                    top_p,
-                    no_repeat,
-                    u[i : i + CHUNK],
-                    _rows(c, i, i + CHUNK),
-                    passes,
+                    model, z[i : i + CHUNK], decoding, u[i : i + CHUNK], c.rows(i, i + CHUNK)
                 )
-                for i in range(0, z.shape[0], CHUNK)
+                for i in range(0, B, CHUNK)
             ]
         )
     z = z.to(next(model.parameters()).device)
-    B, L, n = z.shape[0], model.cfg.seq_len, model.cfg.chars_per_line
-    V = model.cfg.vocab_size
-    rhyme, at = c.rhyme_groups, c.rhymes
 
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
         logits = model.decode(z, draft.to(z.device), at).float().cpu()
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
         return logits  # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
 
-    def draw(logits_at, joint: bool, out: Tensor, u: Tensor, redo=None, group=None):
-        """One pass: draw the positions in `redo` (all free ones if None) into out, left to
-        right. logits_at(pos) -> (B, V) is read after the positions to its left are written
-        (the causal decoder needs them). With `joint`, every rhyme position's law is known up
-        front and the rhyme group is drawn over all of them; otherwise (causal) the first
-        rhyme position's own law picks it. Kept characters count for no-repeat and rhyme.
-        Writes into `out`, so that logits_at can read what is drawn."""
-        keep = torch.zeros(B, L, dtype=torch.bool) if redo is None else ~redo
-        for pos, idx in c.fixed.items():
-            out[:, pos], keep[:, pos] = idx, True
-        rows = torch.arange(B)
-        used = torch.zeros(B, V, dtype=torch.bool)
-        rhymed = torch.zeros(B, V, dtype=torch.bool)  # no character rhymes with itself (重韵)
-        if rhyme is not None:
-            r, q = (keep & at).nonzero(as_tuple=True)
-            rhymed[r, out[r, q]] = True
-            if group is None and joint:
-                group = _choose_group(logits_at, c, temperature, u[:, L], None)
-        for pos in range(L):
-            if pos % n == 0:  # a new line: its kept characters are already used
-                used.zero_()
-                r, j = keep[:, pos : pos + n].nonzero(as_tuple=True)
-                used[r, out[r, pos + j]] = True
-            if keep[:, pos].all():
-                continue
-            step = logits_at(pos)
-            rhyming = rhyme is not None and bool(at[:, pos].any())
-            if rhyming and group is None:
-                group = _choose_group(logits_at, c, temperature, u[:, L], pos)
-            if c.allowed is not None or rhyming:
-                avoid = used if no_repeat else torch.zeros(B, V, dtype=torch.bool)
-                banned = ~c.allowed[:, pos] if c.allowed is not None else torch.zeros_like(avoid)
-                if rhyming:
-                    banned |= ~rhyme[:, group].T & at[:, pos : pos + 1]
-                    avoid = avoid | (rhymed & at[:, pos : pos + 1])
-                step = step.masked_fill(banned, float("-inf"))
-                if not torch.isfinite(step[~keep[:, pos]]).any(-1).all():
-                    raise ValueError(
-                        f"no character satisfies the constraints at position {pos + 1}"
-                    )
-                # under constraints repeats are avoided, not forbidden: where nothing else is
-                # allowed, they stay
-                without = step.masked_fill(avoid, float("-inf"))
-                step = torch.where(torch.isfinite(without).any(-1, keepdim=True), without, step)
-            elif no_repeat:
-                step = step.masked_fill(used, float("-inf"))
-            draw_rows = ~keep[:, pos]  # only these rows draw here; the others keep their character
-            out[draw_rows, pos] = _pick(step[draw_rows], temperature, top_p, u[draw_rows, pos])
-            ids = out[:, pos]
-            used[rows, ids] = True
-            if rhyme is not None:
-                rhymed[at[:, pos], ids[at[:, pos]]] = True
-        return out, group
-
-    if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
-        ids = torch.full((B, L), MASK, dtype=torch.long)
-        return draw(lambda pos: logits_of(ids, pos), False, ids, u[:, : L + 1])[0]
-    free = torch.ones(L, dtype=torch.bool)
-    free[list(c.fixed)] = False
-    ids, conf, group = torch.full((B, L), MASK, dtype=torch.long), None, None
+    line = torch.arange(L) // model.cfg.chars_per_line
+    same = (line[:, None] == line) & decoding.no_repeat  # (L, L): one line, no repeats
+    same = same.expand(B, L, L)
+    if c.rhymes is not None:  # and no character rhymes with itself (重韵)
+        same = same | (c.rhymes[:, :, None] & c.rhymes[:, None, :])
+    same = same & ~torch.eye(L, dtype=torch.bool)  # (B, L, L) positions that must differ
+    ids = torch.full((B, L), MASK, dtype=torch.long)
     for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on
         ids[:, pos] = idx
-    for t in range(passes):
-        redo = free.expand(B, L).clone()  # pass 0 draws every free position
-        if t > 0:  # then re-mask the least confident free positions
-            k = int(free.sum()) * (passes - t) // passes
-            if k == 0:
-                break
-            order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
-            redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
-        if t == 0:  # every position's logits, (B, L, V)
-            logits = logits_of(ids, None)
+    free = ids[0] == MASK  # (L,)
 
-            def at_pos(pos: int, logits=logits) -> Tensor:
-                return logits[:, pos]
+    T = decoding.temperature
+    if model.cfg.decoder == "causal":  # each position reads the characters drawn to its left
+        group = None
+        for pos in free.nonzero().flatten().tolist():
+            logits = logits_of(ids, pos).unsqueeze(1)  # (B, 1, V)
+            if c.rhymes is not None and group is None and c.rhymes[:, pos].any():
+                group = _choose_group(logits, c, T, u[:, L], [pos])
+            redo = torch.zeros(B, L, dtype=torch.bool)
+            redo[:, pos] = True
+            logp = _log_probs(_restrict(logits[:, 0], c, group, redo, check=True), T)  # (B, V)
+            ids = _draw(ids, redo, logp, None, same, decoding, u[:, pos])[0]
+        return ids
 
-        else:  # only where something is drawn: (M, V) for the M redrawn (poem, position) pairs
-            logits = logits_of(ids.masked_fill(redo, MASK), redo)
-            where = torch.full((B, L), -1, dtype=torch.long)
-            where[redo] = torch.arange(len(logits))
-
-            def at_pos(pos: int, logits=logits, where=where) -> Tensor:
-                rows = where[:, pos]
-                step = torch.zeros(B, V)  # rows that keep their character: read, never drawn
-                step[rows >= 0] = logits[rows[rows >= 0]]
-                return step
-
-        ids, group = draw(
-            at_pos, True, ids.clone(), u[:, t * (L + 1) : (t + 1) * (L + 1)], redo, group
-        )
-        if t + 1 < passes:  # the confidence of each drawn character, for the next re-masking
-            drawn = logits[redo] if t == 0 else logits  # (M, V)
-            chosen = drawn.gather(-1, ids[redo].unsqueeze(-1)).squeeze(-1)  # (M,)
-            conf = torch.zeros(B, L) if conf is None else conf
-            conf[redo] = (chosen - drawn.logsumexp(-1)).exp()
+    logits = logits_of(ids, None)  # (B, L, V)
+    group = None
+    if c.rhymes is not None:  # drawn over every rhyme position's law
+        rhyming = [p for p in c.rhymes.any(0).nonzero().flatten().tolist() if free[p]]
+        group = _choose_group(logits[:, rhyming], c, T, u[:, L], rhyming)
+    redo = free.expand(B, L)
+    rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
+    rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
+    logp, top = _log_probs(rows, T), None  # (M, V)
+    if passes > 1:  # the later passes' shortlists, where pass 0 looks for its nucleus first
+        top = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1).indices  # (M, K), likeliest first
+    ids, chosen = _draw(ids, redo, logp, None, same, decoding, u[:, :L][:, free].flatten(), top)
+    if passes > 1:
+        # a draw's confidence: its probability under the law it was drawn from
+        conf = torch.zeros(B, L)
+        conf[redo] = chosen.exp()
+        shortlist = torch.empty(B, L, top.shape[-1], dtype=torch.long)  # read where free
+        shortlist[redo] = top
+    for t in range(1, passes):  # re-mask the least confident free positions
+        k = int(free.sum()) * (passes - t) // passes
+        if k == 0:
+            break
+        order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
+        redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
+        logits = logits_of(ids.masked_fill(redo, MASK), redo)  # (M, V), M = B k
+        logp = _log_probs(_restrict(logits, c, group, redo), T)  # (M, V)
+        cand = shortlist[redo]  # (M, K)
+        logp = logp.gather(-1, cand)  # (M, K)
+        u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
+        ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u_t)
+        conf[redo] = chosen.exp()
     return ids
 
 
-def _choose_group(logits_at, c: Constraints, temperature: float, u: Tensor, upto: int | None):
+def _log_probs(logits: Tensor, temperature: float) -> Tensor:
+    """log softmax(logits / T), the law characters are drawn from (the untempered one at T = 0,
+    for argmax decoding); divides `logits` in place."""
+    if temperature > 0 and temperature != 1.0:
+        logits = logits.div_(temperature)
+    return logits.log_softmax(-1)
+
+
+def _restrict(
+    logits: Tensor, c: Constraints, group: Tensor | None, redo: Tensor, check: bool = False
+) -> Tensor:
+    """Set the (M, V) logits of the positions of `redo` (B, L), in row-major order, to -inf
+    in place where the constraints (the allowed sets, the rhyme group) forbid a character.
+
+    Raises:
+        ValueError: with `check`, a position with no character left.
+    """
+    b, pos = redo.nonzero(as_tuple=True)  # (M,) each
+    if group is not None:  # the group was drawn where it leaves each position a character
+        r = c.rhymes[b, pos].nonzero().flatten()
+        outside = ~c.rhyme_groups[:, group[b[r]]].T  # (R, V)
+        logits[r] = logits[r].masked_fill(outside, float("-inf"))
+    if c.allowed is not None:
+        allowed = c.allowed[b, pos]  # (M, V)
+        logits.masked_fill_(~allowed, float("-inf"))
+        empty = ~allowed[:, UNK_ID + 1 :].any(-1)  # <pad> and <unk> are never drawn
+        if check and empty.any():
+            first = int(pos[empty].min())
+            raise ValueError(f"no character satisfies the constraints at position {first + 1}")
+    return logits
+
+
+def _draw(
+    ids: Tensor,
+    redo: Tensor,
+    logp: Tensor,
+    cand: Tensor | None,
+    same: Tensor,
+    d: Decoding,
+    u: Tensor,
+    top: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Draw the positions of `redo` at once.
+
+    Args:
+        ids: (B, L) ids; those outside `redo` are kept (MASK counts as no character).
+        redo: (B, L) bool, the M positions to draw.
+        logp: (M, K) their log-probabilities, in row-major order of `redo`, over the ids
+            `cand` (M, K), a shortlist of each law, or over the whole vocabulary when cand is
+            None.
+        same: (B, L, L) bool, pairs of positions that must not hold one character.
+        d: greedy (temperature 0) or not, and top-p.
+        u: (M,) uniforms.
+        top: (M, k) the ids of each row's k likeliest characters, if known (see `pick`).
+
+    Returns:
+        A copy of ids with the positions of `redo` written, and (M,) the log-probability of
+        each drawn character under its row's law.
+
+    A drawn position clashes when a kept position, or a drawn one to its left, that it must
+    differ from holds its character. Clashing positions draw again from their law without the
+    characters that their non-clashing partners hold, with the uniform left over from their
+    last draw (so each redraw follows its restricted law exactly); where nothing is left, the
+    repeat stays. Each round settles at least the leftmost clashing position of every poem, so
+    there are at most L rounds, and usually one or none.
+    """
+    greedy = d.temperature == 0
+    ids = ids.clone()
+    b, pos = redo.nonzero(as_tuple=True)  # (M,) each
+    partners = same[b, pos]  # (M, L)
+    before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
+    settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
+    rows = torch.arange(len(b))
+    k, rest = pick(logp, d.top_p, u, greedy, top)
+    chosen = torch.empty(len(b), dtype=torch.long)  # (M,) indices into K
+    for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
+        chosen[rows] = k
+        ids[b[rows], pos[rows]] = k if cand is None else cand[rows, k]
+        clash = (ids[b] == ids[b, pos][:, None]) & partners & before  # (M, L)
+        clash = clash.any(-1) & ~settled
+        if not clash.any():
+            break
+        rows = clash.nonzero().flatten()
+        redrawn = torch.zeros_like(redo)
+        redrawn[b[rows], pos[rows]] = True
+        held = ids[b[rows]].masked_fill(~partners[rows] | redrawn[b[rows]], MASK)  # (R, L)
+        if cand is None:  # (R, V + 1) banned characters; the last column catches MASK
+            V = logp.shape[-1]
+            banned = torch.zeros(len(rows), V + 1, dtype=torch.bool)
+            banned = banned.scatter_(1, held.masked_fill(held < 0, V), True)[:, :V]
+        else:
+            banned = (cand[rows, :, None] == held[:, None, :]).any(-1)  # (R, K)
+        # the law without the banned characters, renormalized
+        lost = (logp[rows].exp() * banned).sum(-1, keepdim=True).clamp(max=BELOW_ONE)
+        restricted = logp[rows].masked_fill(banned, float("-inf")) - torch.log1p(-lost)
+        left = restricted.isfinite().any(-1)
+        settled[rows[~left]] = True
+        rows = rows[left]
+        k, rest[rows] = pick(restricted[left], d.top_p, rest[rows], greedy)
+    return ids, logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+
+
+def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor, at: list[int]):
     """(B,) rhyme groups drawn with probability proportional to P(every rhyme position's own
     draw lands in group g and is allowed), by uniforms u (the best group at temperature 0).
+
+    logits: (B, P, V), the laws of the free rhyme positions `at` known so far.
 
     Raises:
         ValueError: no group fits the fixed rhyme characters.
     """
-    scores = _rhyme_group_scores(logits_at, c, temperature, upto)
+    scores = _rhyme_group_scores(logits, c, temperature, at)
     if not torch.isfinite(scores).any(-1).all():
         raise ValueError(
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
             "lines 2, 4, ...): turn rhyme off to keep them"
         )
-    return _pick(scores, 1.0 if temperature > 0 else 0.0, 1.0, u)
+    return pick(scores.log_softmax(-1), 1.0, u, greedy=temperature == 0)[0]
 
 
 def _rhyme_group_scores(
-    logits_at, c: Constraints, temperature: float, upto: int | None = None
+    logits: Tensor, c: Constraints, temperature: float, at: list[int]
 ) -> Tensor:
     """(B, G) log P(every rhyme position's own draw lands in group g and is allowed).
 
-    logits_at(pos) -> (B, V). Positions are independent given z (and the kept characters), so
-    the log of that is a sum over rhyme positions of the log mass their (tempered) law puts on
-    the allowed characters of g; a fixed rhyme character admits exactly its own groups. With
-    `upto`, free positions right of it are left out (a causal decoder does not know their law
-    yet).
+    logits: (B, P, V), the laws of the free positions `at` (the others are left out: a causal
+    decoder does not know them yet). Positions are independent given z (and the kept
+    characters), so the log of that is a sum over rhyme positions of the log mass their
+    (tempered) law puts on the allowed characters of g; a fixed rhyme character admits exactly
+    its own groups.
     """
     t = temperature if temperature > 0 else 1.0
-    member = c.rhyme_groups.float()  # (V, G)
-    scores = torch.zeros(len(c.rhymes), member.shape[1])  # (B, G)
-    for pos in c.rhymes.any(0).nonzero().flatten().tolist():
-        rows = c.rhymes[:, pos]
-        if pos in c.fixed:
-            fits = c.rhyme_groups[c.fixed[pos]]  # (G,)
-            scores[rows] += torch.where(fits, 0.0, float("-inf"))
-        elif upto is None or pos <= upto:
-            p = (logits_at(pos)[rows] / t).softmax(-1)  # (R, V)
-            if c.allowed is not None:
-                p = p * c.allowed[rows, pos]
-            scores[rows] += (p @ member).log()
-    return scores
-
-
-@functools.cache
-def rhyme_matrix(
-    pieces: tuple[str, ...], book: str = DEFAULT_RHYME_BOOK, level: bool = False
-) -> Tensor:
-    """(V, G) bool: the rhyme groups of each vocabulary piece in a rhyme book (none for <pad>
-    and <unk>); with `level`, only the book's level-tone (平声) groups (see `prosody`)."""
-    names = [g for g in rhyme_names(book) if not level or g in level_rhymes(book)]
-    column = {name: j for j, name in enumerate(names)}
-    pairs = [
-        (i, column[g])
-        for i in range(UNK_ID + 1, len(pieces))
-        for g in rhyme_groups(pieces[i], book)
-        if g in column
-    ]
-    m = torch.zeros(len(pieces), len(column), dtype=torch.bool)
-    if pairs:
-        m[tuple(torch.tensor(pairs).T)] = True
-    return m
-
-
-def rhyme_constraints(
-    model: PoetVAE, n: int, fixed: dict[int, int] | None = None, book: str = DEFAULT_RHYME_BOOK
-) -> Constraints:
-    """One shared rhyme group of `book` over the ends of lines 2, 4, ... for n poems (none for
-    couplets)."""
-    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
-    at = torch.zeros(model.cfg.seq_len, dtype=torch.bool)
-    at[2 * form.chars_per_line - 1 :: 2 * form.chars_per_line] = True
-    if at.sum() < 2:  # a couplet has one rhyme position: nothing to share
-        return Constraints(fixed=dict(fixed or {}))
-    pieces = tuple(model.vocab.itos)
-    return Constraints(
-        fixed=dict(fixed or {}), rhymes=at.expand(n, -1), rhyme_groups=rhyme_matrix(pieces, book)
-    )
-
-
-def _pick(logits: Tensor, temperature: float, top_p: float, u: Tensor) -> Tensor:
-    """(B, V) logits -> (B,) ids: argmax at T = 0, else inverse-CDF sampling with uniforms u."""
-    if temperature <= 0:
-        return logits.argmax(-1)
-    probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
-    if top_p >= 1.0:  # the full distribution: any fixed order gives the same sample law
-        return _inverse_cdf(probs, None, 1.0, u)
-    # the nucleus nearly always lies in the top TOP_K: sort all V only for rows where it does not
-    sorted_p, order = probs.topk(min(TOP_K, probs.shape[-1]), dim=-1)
-    ids = torch.empty(len(probs), dtype=torch.long)
-    wide = sorted_p.sum(-1) < top_p
-    if wide.any():
-        ids[wide] = _inverse_cdf(*probs[wide].sort(-1, descending=True), top_p, u[wide])
-    ids[~wide] = _inverse_cdf(sorted_p[~wide], order[~wide], top_p, u[~wide])
-    return ids
-
-
-def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> Tensor:
-    """Sample from (B, K) probabilities in descending order (or any order when top_p = 1)."""
-    if top_p < 1.0:
-        p = p * (p.cumsum(-1) - p < top_p)  # the nucleus; always keeps the top character
-    cdf = p.cumsum(-1)
-    rank = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True)
-    rank = rank.clamp(max=cdf.shape[-1] - 1)  # (B, 1)
-    return (rank if order is None else order.gather(-1, rank)).squeeze(-1)
-
-
-def check_decoding(n: int, temperature: float, top_p: float) -> float:
-    """Raise ValueError for settings decoding cannot use: n < 0, nan/inf, out of range.
-
-    Returns:
-        The temperature to decode with: 0 (argmax) for one below MIN_TEMPERATURE.
-    """
-    if n < 0:
-        raise ValueError(f"the number of poems must be >= 0, got {n}")
-    if not (math.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
-    if not 0 < top_p <= 1:  # also refuses nan
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    return temperature if temperature >= MIN_TEMPERATURE else 0.0
-
-
-def _rows(c: Constraints, start: int, stop: int) -> Constraints:
-    """The constraints of poems start..stop."""
-
-    def part(t: Tensor | None) -> Tensor | None:
-        return None if t is None else t[start:stop]
-
-    return Constraints(c.fixed, part(c.allowed), part(c.rhymes), c.rhyme_groups)
+    scores = torch.zeros(len(c.rhymes), c.rhyme_groups.shape[1])  # (B, G)
+    for pos, idx in c.fixed.items():
+        fits = torch.where(c.rhyme_groups[idx], 0.0, float("-inf"))  # (G,)
+        scores += torch.where(c.rhymes[:, pos, None], fits, 0.0)
+    p = (logits / t).softmax(-1)  # (B, P, V)
+    if c.allowed is not None:
+        p = p * c.allowed[:, at]
+    mass = (p @ c.rhyme_groups.float()).log()  # (B, P, G)
+    return scores + mass.masked_fill(~c.rhymes[:, at, None], 0.0).sum(1)
 
 
 def generate(
     model: PoetVAE,
     n: int = 5,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    no_repeat: bool = True,
+    decoding: Decoding = Decoding(),
     seed: int | None = None,
-    rhyme: bool = True,
-    passes: int | None = None,
-    refine: int = 0,
     start: int = 0,
-    rhyme_book: str = DEFAULT_RHYME_BOOK,
 ) -> list[list[str]]:
     """Sample n poems from the model's prior p(z).
 
     Args:
-        rhyme: the ends of lines 2, 4, ... share a rhyme group (see the module docstring).
-        rhyme_book: "pingshui" (平水韵) or "xinyun" (中华新韵), see `prosody.rhyme_groups`.
-        passes: decoding passes (see `decode_latents`); None = `default_passes(model)`.
-        refine: latent refinement rounds before the final decoding (see `refine_latents`).
+        decoding: temperature, top-p, no repeats, rhyme (see the module docstring), passes
+            (see `decode_latents`) and latent refinement rounds (see `refine_latents`).
+        seed: same seed, same poems; poem i of a seed is the same whatever n is.
         start: index of the first poem within the seed's sequence (see `stream`).
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
-    temperature = check_decoding(n, temperature, top_p)
+    check_count(n)
     if n == 0:
         return []
-    passes = default_passes(model) if passes is None else passes
-    z, u = prior_draws(model.prior, n, n_uniforms(model, passes, refine), seed, start)
+    z, u = prior_draws(model.prior, n, n_uniforms(model, decoding), seed, start)
+    c = rhyme_constraints(model, n, book=decoding.rhyme_book) if decoding.rhyme else None
     z = z[:, 0]
-    c = rhyme_constraints(model, n, book=rhyme_book) if rhyme else None
-    ids = decode(model, z, u, c, temperature, top_p, no_repeat, passes, refine)
-    return to_poems(model, ids)
+    return to_poems(model, decode(model, z, u, c, decoding))
+
+
+def check_count(n: int) -> None:
+    """Raise ValueError for a negative number of poems."""
+    if n < 0:
+        raise ValueError(f"the number of poems must be >= 0, got {n}")
 
 
 def decode(
-    model: PoetVAE,
-    z: Tensor,
-    u: Tensor,
-    c: Constraints | None,
-    temperature: float,
-    top_p: float,
-    no_repeat: bool,
-    passes: int,
-    refine: int = 0,
+    model: PoetVAE, z: Tensor, u: Tensor, c: Constraints | None, decoding: Decoding
 ) -> Tensor:
-    """`refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
+    """`decoding.refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
 
-    u: (B, n_uniforms(model, passes, refine)) uniforms, one slice per decoding.
+    u: (B, n_uniforms(model, decoding)) uniforms, one slice per decoding.
     """
-    if refine < 0:
-        raise ValueError(f"refine must be >= 0, got {refine}")
-    per = u.shape[1] // (1 + refine)
-    for r in range(refine):
-        z = refine_latents(
-            model, z, u[:, r * per : (r + 1) * per], c, temperature, top_p, no_repeat, passes
-        )
-    return decode_latents(model, z, temperature, top_p, no_repeat, u[:, refine * per :], c, passes)
+    per = u.shape[1] // (1 + decoding.refine)
+    for r in range(decoding.refine):
+        z = refine_latents(model, z, decoding, u[:, r * per : (r + 1) * per], c)
+    return decode_latents(model, z, decoding, u[:, decoding.refine * per :], c)
 
 
 @torch.no_grad()
 def refine_latents(
-    model: PoetVAE,
-    z: Tensor,
-    u: Tensor,
-    c: Constraints | None,
-    temperature: float,
-    top_p: float,
-    no_repeat: bool,
-    passes: int,
+    model: PoetVAE, z: Tensor, decoding: Decoding, u: Tensor, c: Constraints | None
 ) -> Tensor:
     """One round of latent refinement: z <- mu(decode(z)), the delta posterior of Shu et al.
     (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with Deterministic
@@ -478,7 +362,7 @@ def refine_latents(
     Returns:
         (B, Z) latents on the CPU.
     """
-    ids = decode_latents(model, z, temperature, top_p, no_repeat, u, c, passes)
+    ids = decode_latents(model, z, decoding, u, c)
     mus = [
         model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
         for part in ids.split(CHUNK)
@@ -488,7 +372,7 @@ def refine_latents(
 
 def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:
     """(B, L) ids -> B poems, each a list of lines."""
-    form = Form(model.cfg.n_lines, model.cfg.chars_per_line)
+    form = form_of(model)
     return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]
 
 

@@ -37,7 +37,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..text import compose, prosody
+from ..text import compose, constraints, prosody
 from ..text.bundled import FORMS, SHAPES, bundled_model
 from ..text.corpus import format_poem, split_lines
 from ..text.generate import stream
@@ -273,7 +273,7 @@ def _write(model, kwargs: dict) -> dict:
     # at the next model call, and no call of the heaviest request holds the thread for long
     return {
         "poems": [
-            poem(p, kwargs["rhyme_book"])
+            poem(p, kwargs["decoding"].rhyme_book)
             for p in stream(compose.write, model, chunk=ROWS, **kwargs)
         ]
     }
@@ -281,8 +281,8 @@ def _write(model, kwargs: dict) -> dict:
 
 def _reconstruct(model, kwargs: dict) -> dict:
     lines, kept = compose.reconstruct(model, **kwargs)
-    read_as = compose.simplified(model, kwargs["text"])
-    unknown = list(compose.unknown_chars(model, "".join(split_lines(read_as))))
+    read_as = constraints.simplified(model, kwargs["text"])
+    unknown = list(constraints.unknown_chars(model, "".join(split_lines(read_as))))
     share = sum(kept) / len(kept)
     return {**poem(lines), "kept": kept, "kept_share": share, "unknown": unknown, "read": read_as}
 

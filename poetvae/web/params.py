@@ -2,22 +2,26 @@
 
 `WRITE` is the one table from a request to `text.compose.write`: each option of `poetvae
 generate`, under the CLI's name (`top_p` or `top-p`; a flag is a boolean, `rhyme=false` is
-`--no-rhyme`), with the CLI's default and range, and the `write` keyword it sets. A new decoding
-option of `write` is one more row here (tests/test_web_api.py checks the table against the CLI's
-`generate` options and `write`'s signature). Values come typed from JSON or as strings from a
-query string; anything else is a `BadRequest` with a one-line message. No web framework here.
+`--no-rhyme`), with the CLI's default and range, and the `write` keyword or `Decoding` field it
+sets. A new option is one more row here (tests/test_web_api.py checks the table against the
+CLI's `generate` options, `write`'s signature and `Decoding`'s fields). Values come typed from
+JSON or as strings from a query string; anything else is a `BadRequest` with a one-line message.
+No web framework here.
 """
 
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ..text.bundled import DEFAULT_FORM, FORMS
-from ..text.generate import DEFAULT_REFINE, DEFAULT_TEMPERATURE, DEFAULT_TOP_P
-from ..text.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
+from ..text.decoding import MAX_TEMPERATURE, Decoding
+from ..text.prosody import RHYME_BOOKS
 from .limits import Limits
+
+DECODING = Decoding()  # the defaults
+DECODING_FIELDS = frozenset(f.name for f in fields(Decoding))
 
 
 class BadRequest(ValueError):
@@ -29,7 +33,8 @@ class Option:
     """One request option.
 
     kind: int, float, bool or str. default: used when absent, null or an empty string.
-    kwarg: the library keyword it sets (None: the option is read but passed on by the caller).
+    kwarg: the library keyword it sets, or the `Decoding` field (None: the option is read but
+        passed on by the caller).
     lo, hi: inclusive bounds, the CLI's, or the name of a `Limits` field where the server's is
         tighter (said by `public`); lo_open makes lo exclusive.
     choices: the allowed strings. convert: value -> keyword value (e.g. allow_repeats ->
@@ -54,17 +59,17 @@ WRITE = {
     "form": FORM,
     "n": Option(int, 5, "n", lo=1, hi="max_poems"),
     "seed": Option(int, None, "seed", lo=-(2**63), hi=2**64 - 1),
-    "temperature": Option(float, DEFAULT_TEMPERATURE, "temperature", lo=0, hi=100),
-    "top_p": Option(float, DEFAULT_TOP_P, "top_p", lo=0, hi=1, lo_open=True),
-    "allow_repeats": Option(bool, False, "no_repeat", convert=lambda v: not v),
-    "rhyme": Option(bool, True, "rhyme"),
-    "rhyme_book": Option(str, DEFAULT_RHYME_BOOK, "rhyme_book", choices=tuple(RHYME_BOOKS)),
+    "temperature": Option(float, DECODING.temperature, "temperature", lo=0, hi=MAX_TEMPERATURE),
+    "top_p": Option(float, DECODING.top_p, "top_p", lo=0, hi=1, lo_open=True),
+    "allow_repeats": Option(bool, not DECODING.no_repeat, "no_repeat", convert=lambda v: not v),
+    "rhyme": Option(bool, DECODING.rhyme, "rhyme"),
+    "rhyme_book": Option(str, DECODING.rhyme_book, "rhyme_book", choices=tuple(RHYME_BOOKS)),
     "acrostic": Option(str, None, "acrostic"),
     "pattern": Option(str, None, "pattern"),
     "tones": Option(str, "free", "tones", choices=("free", "strict")),
     "rerank": Option(int, 1, "rerank", lo=1, hi="max_rerank"),
-    "passes": Option(int, None, "passes", lo=1, hi="max_passes"),
-    "refine": Option(int, DEFAULT_REFINE, "refine", lo=0, hi="max_refine"),
+    "passes": Option(int, DECODING.passes, "passes", lo=1, hi="max_passes"),
+    "refine": Option(int, DECODING.refine, "refine", lo=0, hi="max_refine"),
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}
@@ -105,11 +110,15 @@ def read(query: Mapping[str, Any], table: Mapping[str, Option], limits: Limits) 
 
 
 def kwargs(values: Mapping[str, Any], table: Mapping[str, Option]) -> dict[str, Any]:
-    """The library keywords that checked option values (from `read`) stand for."""
-    out = {}
+    """The library keywords that checked option values (from `read`) stand for; those of
+    `Decoding` fields as one `decoding` keyword."""
+    out, decoding = {}, {}
     for name, opt in table.items():
         if opt.kwarg is not None:
-            out[opt.kwarg] = values[name] if opt.convert is None else opt.convert(values[name])
+            value = values[name] if opt.convert is None else opt.convert(values[name])
+            (decoding if opt.kwarg in DECODING_FIELDS else out)[opt.kwarg] = value
+    if decoding:
+        out["decoding"] = Decoding(**decoding)
     return out
 
 

@@ -1,0 +1,73 @@
+"""Decoding settings, in one frozen dataclass with their defaults and ranges.
+
+`Decoding()` is what `poetvae generate`, the Python API (`generate.generate`,
+`compose.write`), `poetvae eval`'s prior samples and the studio decode with unless told
+otherwise. The defaults were chosen in README.md (*The bundled models*) from
+scripts/bench_decoding.py. No torch here: the CLI reads the defaults for `--help`.
+"""
+
+import math
+from dataclasses import dataclass
+
+from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
+
+MAX_TEMPERATURE = 100
+MAX_PASSES = 28  # one per character of a 七言 quatrain at most
+MAX_REFINE = 10  # latent refinement rounds: each costs a whole decoding
+MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
+# below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
+# is argmax anyway
+MIN_TEMPERATURE = 1e-6
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How latents become characters.
+
+    temperature: 0 = argmax; otherwise the softmax temperature (one below MIN_TEMPERATURE is
+        stored as 0).
+    top_p: sample only from the smallest set of characters holding this much probability.
+    no_repeat: never repeat a character within a line (relaxed only where a constraint leaves
+        nothing else).
+    rhyme: the ends of lines 2, 4, ... share a rhyme group (strict tones always rhyme).
+    rhyme_book: whose rhyme groups: "pingshui" (平水韵) or "xinyun" (中华新韵), see
+        `prosody.rhyme_groups`.
+    passes: decoding passes of a mask-predict model; None = `passes_for` the model's decoder.
+    refine: latent refinement rounds before the final decoding, z <- mu(decode(z)).
+
+    Raises:
+        ValueError: a setting out of its range (nan and inf included).
+    """
+
+    temperature: float = 0.9
+    top_p: float = 0.95
+    no_repeat: bool = True
+    rhyme: bool = True
+    rhyme_book: str = DEFAULT_RHYME_BOOK
+    passes: int | None = None
+    refine: int = 1
+
+    def __post_init__(self):
+        t = self.temperature
+        if not (math.isfinite(t) and 0 <= t <= MAX_TEMPERATURE):
+            raise ValueError(
+                f"temperature must be a finite number in [0, {MAX_TEMPERATURE}], got {t}"
+            )
+        if not 0 < self.top_p <= 1:  # also refuses nan
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.rhyme_book not in RHYME_BOOKS:
+            books = ", ".join(RHYME_BOOKS)
+            raise ValueError(f"unknown rhyme book {self.rhyme_book!r}: choose one of {books}")
+        if self.passes is not None and not 1 <= self.passes <= MAX_PASSES:
+            raise ValueError(f"passes must be in [1, {MAX_PASSES}], got {self.passes}")
+        if not 0 <= self.refine <= MAX_REFINE:
+            raise ValueError(f"refine must be in [0, {MAX_REFINE}], got {self.refine}")
+        if t < MIN_TEMPERATURE:
+            object.__setattr__(self, "temperature", 0.0)  # argmax, without dividing by ~0
+
+    def passes_for(self, decoder: str) -> int:
+        """The passes to decode with for a model's `cfg.decoder`: `passes`, or by default
+        MASK_PREDICT_PASSES for a mask-predict decoder and 1 for the others."""
+        if self.passes is not None:
+            return self.passes
+        return MASK_PREDICT_PASSES if decoder == "mask-predict" else 1

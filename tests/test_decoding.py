@@ -1,0 +1,39 @@
+import pytest
+
+from poetvae.text.decoding import MASK_PREDICT_PASSES, Decoding
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"temperature": float("nan")},
+        {"temperature": float("inf")},
+        {"temperature": -0.5},
+        {"temperature": 1e9},
+        {"top_p": float("nan")},
+        {"top_p": 0.0},
+        {"top_p": 1.5},
+        {"passes": 0},
+        {"passes": 1000},
+        {"refine": -1},
+        {"refine": 1000},
+    ],
+)
+def test_unusable_settings_are_refused(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        Decoding(**kwargs)
+
+
+def test_passes_default_to_the_decoders_own():
+    assert Decoding().passes_for("mask-predict") == MASK_PREDICT_PASSES
+    assert Decoding().passes_for("parallel") == Decoding().passes_for("causal") == 1
+    assert Decoding(passes=2).passes_for("mask-predict") == 2
+
+
+def test_decoding_settings_import_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, poetvae.text.decoding; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

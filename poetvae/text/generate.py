@@ -26,9 +26,9 @@ from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
 CHUNK = 256  # poems decoded at once
-# characters a re-masking pass draws a position among: its 1,024 likeliest in pass 0. They hold
-# the whole top-p 0.95 nucleus at T 0.9 at 99.6 % of the bundled model's positions (the top
-# 256 at 65 %)
+# with re-masking passes, the characters a position is drawn among: its 1,024 likeliest in
+# pass 0, the same in the later passes. They hold the whole top-p 0.95 nucleus at T 0.9 at
+# 99.6 % of the bundled model's positions (the top 256 at 65 %)
 SHORTLIST = 1024
 
 
@@ -50,10 +50,10 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
-    All positions of a pass are drawn at once; the re-masking passes draw each among the
-    SHORTLIST characters that pass 0 found likeliest there, with their probabilities in the
-    position's whole law (the top-p nucleus is measured in it, and cut at the shortlist where
-    it is wider). Where two positions that must differ (one line without repeats, the rhyme
+    All positions of a pass are drawn at once; with re-masking passes, each (pass 0 included)
+    among the SHORTLIST characters that pass 0 found likeliest there, with their probabilities
+    in the position's whole law (the top-p nucleus is measured in it, and cut at the shortlist
+    where it is wider). Where two positions that must differ (one line without repeats, the rhyme
     positions without 重韵) draw one character, the later one draws again without the
     characters its partners hold (see `_draw`). Where a constraint leaves nothing else, a
     repeat stays.
@@ -136,16 +136,17 @@ def decode_latents(
     redo = free.expand(B, L)
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
-    logp, top = _log_probs(rows, T), None  # (M, V)
-    if passes > 1:  # the later passes' shortlists, where pass 0 looks for its nucleus first
-        top = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1).indices  # (M, K), likeliest first
-    ids, chosen = _draw(ids, redo, logp, None, same, decoding, u[:, :L][:, free].flatten(), top)
+    logp, cand = _log_probs(rows, T), None  # (M, V)
+    if passes > 1:  # the shortlists of the later passes, drawn from in pass 0 too
+        cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
+        logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
+    ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u[:, :L][:, free].flatten())
     if passes > 1:
         # a draw's confidence: its probability under the law it was drawn from
         conf = torch.zeros(B, L)
         conf[redo] = chosen.exp()
-        shortlist = torch.empty(B, L, top.shape[-1], dtype=torch.long)  # read where free
-        shortlist[redo] = top
+        shortlist = torch.empty(B, L, cand.shape[-1], dtype=torch.long)  # read where free
+        shortlist[redo] = cand
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
@@ -202,7 +203,6 @@ def _draw(
     same: Tensor,
     d: Decoding,
     u: Tensor,
-    top: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Draw the positions of `redo` at once.
 
@@ -215,7 +215,6 @@ def _draw(
         same: (B, L, L) bool, pairs of positions that must not hold one character.
         d: greedy (temperature 0) or not, and top-p.
         u: (M,) uniforms.
-        top: (M, k) the ids of each row's k likeliest characters, if known (see `pick`).
 
     Returns:
         A copy of ids with the positions of `redo` written, and (M,) the log-probability of
@@ -235,7 +234,7 @@ def _draw(
     before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
     settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
     rows = torch.arange(len(b))
-    k, rest = pick(logp, d.top_p, u, greedy, top)
+    k, rest = pick(logp, d.top_p, u, greedy)
     chosen = torch.empty(len(b), dtype=torch.long)  # (M,) indices into K
     for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
         chosen[rows] = k

@@ -11,7 +11,6 @@ import os
 import torch
 from torch import Tensor
 
-TOP_K = 256  # candidates searched first for the top-p nucleus
 BELOW_ONE = 1 - 2**-24  # the largest float32 below 1: a uniform is in [0, 1)
 
 
@@ -45,22 +44,25 @@ def prior_draws(
     return z, u
 
 
-def pick(
-    logp: Tensor, top_p: float, u: Tensor, greedy: bool = False, top: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
+def pick(logp: Tensor, top_p: float, u: Tensor, greedy: bool = False) -> tuple[Tensor, Tensor]:
     """(B, K) log-probabilities -> (B,) ids: the likeliest with `greedy` (argmax decoding),
-    else inverse-CDF sampling with uniforms u within the top-p nucleus.
+    else a draw from the top-p nucleus by uniforms u.
 
-    A row may be a shortlist of its law (probabilities summing to less than 1): the nucleus is
-    measured in the whole law's mass, and where the shortlist holds less than top_p, all of it
-    is the nucleus.
+    No row is sorted to find its nucleus: a row draws from its whole law by inverse CDF and
+    keeps the draw where less than top_p of the mass is likelier (inside the nucleus, at least
+    top_p of the draws); elsewhere it draws again within the nucleus (sorted then) from the
+    uniform left over from the first draw. Either way the id follows the nucleus law exactly:
+    p(c) + (1 - P(nucleus)) p(c) / P(nucleus) = p(c) / P(nucleus).
+
+    A row may be a shortlist of a law, its K likeliest ids with their probabilities in the whole
+    law: the nucleus is then measured in the whole law's mass, and where the shortlist holds
+    less than top_p, all of it is the nucleus.
 
     Args:
         logp: (B, K) log-probabilities, e.g. log_softmax(logits / temperature).
         top_p: sample only from the smallest set of ids holding this much probability.
         u: (B,) uniforms in [0, 1).
         greedy: take the likeliest id.
-        top: (B, k) the ids of each row's k likeliest entries, likeliest first, if known.
 
     Returns:
         The ids, and (B,) uniforms left over: where u fell within the chosen id's share of the
@@ -70,35 +72,28 @@ def pick(
     """
     if greedy:
         return logp.argmax(-1), u.clone()
-    if top_p >= 1.0:  # the whole law: any fixed order gives the same sample law
-        return _inverse_cdf(logp.exp(), None, 1.0, u)
-    # the nucleus lies in the top TOP_K for most rows; the others look 4x as far, and so on
-    K = logp.shape[-1]
-    order = logp.topk(min(TOP_K, K), dim=-1).indices if top is None else top  # (B, k)
-    sorted_p = logp.gather(-1, order).exp()  # descending
-    ids, rest = _inverse_cdf(sorted_p, order, top_p, u)
-    wide = ((sorted_p.sum(-1) < top_p) & (order.shape[-1] < K)).nonzero().flatten()
-    k = 4 * order.shape[-1]
-    while len(wide):
-        k = min(k, K)
-        sorted_lp, order = logp[wide].topk(k, dim=-1)  # (R, k)
-        sorted_p = sorted_lp.exp()
-        done = (sorted_p.sum(-1) >= top_p) | (k == K)
-        r = wide[done]
-        ids[r], rest[r] = _inverse_cdf(sorted_p[done], order[done], top_p, u[r])
-        wide, k = wide[~done], 4 * k
+    probs = logp.exp()  # (B, K)
+    ids, rest = _inverse_cdf(probs, u)  # any order of the ids gives the same sample law
+    if top_p >= 1.0:
+        return ids, rest
+    p = probs.gather(-1, ids.unsqueeze(-1))  # (B, 1)
+    outside = (probs * (probs > p)).sum(-1) >= top_p  # (B,): top_p of the mass is likelier
+    if outside.any():
+        r = outside.nonzero().flatten()
+        sorted_p, order = probs[r].sort(-1, descending=True)
+        nucleus = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)  # keeps the top id
+        k, rest[r] = _inverse_cdf(nucleus, rest[r])
+        ids[r] = order.gather(-1, k.unsqueeze(-1)).squeeze(-1)
     return ids, rest
 
 
-def _inverse_cdf(p: Tensor, order: Tensor | None, top_p: float, u: Tensor) -> tuple[Tensor, Tensor]:
-    """Sample from (B, K) probabilities in descending order (or any order when top_p = 1)."""
-    if top_p < 1.0:
-        p = p * (p.cumsum(-1) - p < top_p)  # the nucleus; always keeps the top character
+def _inverse_cdf(p: Tensor, u: Tensor) -> tuple[Tensor, Tensor]:
+    """Draw from each row of (B, K) probabilities (renormalised) with uniforms u: (B,) indices
+    and the uniforms left over (see `pick`)."""
     cdf = p.cumsum(-1)
     x = (u * cdf[:, -1]).unsqueeze(-1)  # (B, 1)
     rank = torch.searchsorted(cdf, x, right=True).clamp(max=cdf.shape[-1] - 1)  # (B, 1)
     hi = cdf.gather(-1, rank)
     lo = hi - p.gather(-1, rank)
     rest = torch.where(hi > lo, (x - lo) / (hi - lo), u.unsqueeze(-1)).clamp(0, BELOW_ONE)
-    ids = rank if order is None else order.gather(-1, rank)
-    return ids.squeeze(-1), rest.squeeze(-1)
+    return rank.squeeze(-1), rest.squeeze(-1)

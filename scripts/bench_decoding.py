@@ -27,10 +27,9 @@ from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
 from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import CharBigram, sample_stats, song_judge, whole_poem_figures
+from poetvae.text.forms import of_shape
 from poetvae.text.generate import generate
 from poetvae.text.model import load
-
-CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
 
 
 def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
@@ -73,8 +72,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     models = {k: load(v) for k, v in (m.split("=", 1) for m in args.model)}
-    width = next(iter(models.values())).cfg.chars_per_line
-    corpus = load_corpus(CORPUS[width], splits=("train", "test"))
+    shape = next(iter(models.values())).cfg.shape
+    width = shape.chars_per_line
+    corpus = load_corpus(of_shape(shape).corpus, splits=("train", "test"))
     train = set(corpus.splits["train"])
     judges = {
         "train": CharBigram(corpus.splits["train"], width),

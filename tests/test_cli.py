@@ -400,15 +400,24 @@ def test_form_picks_a_bundled_model_and_clashes_with_checkpoint(command, tiny_ru
 
 
 @pytest.mark.parametrize("command", ["generate", "reconstruct", "interpolate", "eval"])
-def test_a_form_without_a_bundled_model_is_a_one_line_error(command, monkeypatch, tmp_path):
-    from poetvae.text import bundled
+@pytest.mark.parametrize("form", ["qiyan", "wulu", "qilu"])
+def test_a_form_without_a_bundled_model_is_a_one_line_error(command, form, monkeypatch, tmp_path):
+    from poetvae.text import forms
 
-    monkeypatch.setattr(bundled.resources, "files", lambda package: tmp_path)  # no assets
+    monkeypatch.setattr(forms.resources, "files", lambda package: tmp_path)  # no assets
     poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
     args = {"reconstruct": [poem], "interpolate": [poem, poem]}.get(command, [])
-    missing = run(command, *args, "--form", "qiyan")
+    missing = run(command, *args, "--form", form)
     assert_one_line_error(missing)
-    assert missing.exit_code == 1 and "no bundled qiyan model in this install" in missing.output
+    assert missing.exit_code == 1 and f"no bundled {form} model in this install" in missing.output
+
+
+def test_an_unknown_form_is_a_usage_error_that_lists_the_registry():
+    from poetvae.text.forms import FORMS
+
+    wrong = run("generate", "--form", "sonnet")
+    assert_one_line_error(wrong)
+    assert wrong.exit_code == 2 and all(name in wrong.output for name in FORMS)
 
 
 def test_form_qiyan_writes_seven_character_quatrains_to_order():

@@ -23,6 +23,7 @@ import torch
 from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
 from .decoding import Decoding
+from .forms import FORMS
 from .model import PoetVAE
 from .prosody import rates
 
@@ -179,10 +180,10 @@ def song_judge(chars_per_line: int) -> CharBigram:
     Raises:
         ValueError: no judge text for this line length (only 5 and 7 are shipped).
     """
-    name = {5: "wuyan", 7: "qiyan"}.get(chars_per_line)
+    name = next((f.judge for f in FORMS.values() if f.shape.chars_per_line == chars_per_line), None)
     if name is None:
         raise ValueError(f"no outside judge for lines of {chars_per_line} characters")
-    path = resources.files("poetvae.corpora").joinpath("song-judge", f"{name}.txt.gz")
+    path = resources.files("poetvae.corpora").joinpath("song-judge", name)
     with gzip.open(str(path), "rt", encoding="utf-8") as f:
         return CharBigram([line.strip() for line in f], chars_per_line)
 

@@ -108,9 +108,12 @@ class Models:
                     model = load(path, pick_device(self.device))
                 except (ValueError, OSError, RuntimeError) as e:
                     raise Refused(500, f"could not load the {form} model: {_line(e)}") from None
-                if model.cfg.shape != FORMS[form].shape:
+                shape = model.cfg.shape
+                if shape != FORMS[form].shape:
                     raise Refused(
-                        500, f"the {form} model at {path} writes poems of {model.cfg.shape}"
+                        500,
+                        f"the {form} model at {path} writes {shape.n_lines} lines of "
+                        f"{shape.chars_per_line}",
                     )
                 if self.before_call is not None:
                     for part in (model.encoder, model.decoder):

@@ -570,8 +570,12 @@ def _eval_table(r: dict) -> str:
         "top_char_share",
         "bigram_nll_per_char",
         "song_bigram_nll_per_char",
+        "parallelism",
+        "parallelism_shuffled",
+        "parallelism_assoc",
     ):
-        rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
+        if key in s:
+            rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
     for key in s["prosody"]:
         rows.append(
             f"  prosody {key:20}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
@@ -588,6 +592,12 @@ def _eval_table(r: dict) -> str:
         " fluency from outside the VAE; they also favour common characters, so read them with"
         " variety)"
     )
+    if "parallelism" in s:
+        rows.append(
+            "  (parallelism: share of the middle couplets' positions (lines 3-4, 5-6) whose two"
+            " characters real middle couplets pair more often than chance; _shuffled: the same"
+            " with the even lines drawn from other poems; _assoc: their mean PMI, nats)"
+        )
     return "\n".join(rows)
 
 

@@ -348,10 +348,11 @@ class Parallelism:
 @functools.cache
 def parallelism_judge() -> Parallelism:
     """The 对仗 judge, fitted on the train splits of the shipped corpora of the eight-line
-    forms (tang-wuyan-lushi, tang-qiyan-lushi; see `forms.FORMS`): about 21,000 poems, 2 s."""
+    forms (tang-wuyan-lushi, tang-qiyan-lushi; see `forms.FORMS`): about 21,000 poems, built in
+    a few seconds."""
     poems = []
     for form in FORMS.values():
-        if form.shape.n_lines < 6:
+        if form.shape.n_lines < LUSHI_LINES:
             continue
         path = resources.files("poetvae.corpora").joinpath(form.corpus, "train.txt.gz")
         with gzip.open(str(path), "rt", encoding="utf-8") as f:

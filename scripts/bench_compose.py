@@ -18,24 +18,24 @@ from dataclasses import asdict
 import torch
 
 from poetvae.text import prosody
-from poetvae.text.bundled import bundled_model
 from poetvae.text.compose import poem_nll, write
 from poetvae.text.constraints import PLACEHOLDERS, pattern_positions
 from poetvae.text.corpus import format_poem, load_corpus
 from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import sample_stats
+from poetvae.text.forms import FORMS, bundled_model
 from poetvae.text.model import load
 
-ACROSTIC = "春夏秋冬"
-PATTERNS = {  # form -> (a pattern of the first lines, one that keeps line 3 only)
-    "wuyan": ("床前＿＿光，疑是＿＿霜", "＿＿＿＿＿，＿＿＿＿＿，白日依山尽，＿＿＿＿＿"),
-    "qiyan": ("两个＿＿鸣＿＿，一行＿＿上＿＿", "＿＿＿＿＿＿＿，＿＿＿＿＿＿＿，两个黄鹂鸣翠柳"),
+ACROSTICS = {4: "春夏秋冬", 8: "春夏秋冬风花雪月"}  # lines -> the acrostic's heads
+PATTERNS = {  # line length -> (a pattern of the first lines, one that keeps line 3 only)
+    5: ("床前＿＿光，疑是＿＿霜", "＿＿＿＿＿，＿＿＿＿＿，白日依山尽，＿＿＿＿＿"),
+    7: ("两个＿＿鸣＿＿，一行＿＿上＿＿", "＿＿＿＿＿＿＿，＿＿＿＿＿＿＿，两个黄鹂鸣翠柳"),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--form", default="wuyan", choices=list(PATTERNS))
+    ap.add_argument("--form", default="wuyan", choices=list(FORMS))
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
@@ -44,14 +44,16 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load(args.checkpoint or bundled_model(args.form))
-    corpus = load_corpus(f"tang-{args.form}-quatrain", splits=("train",))
+    form = FORMS[args.form]
+    corpus = load_corpus(form.corpus, splits=("train",))
     train = set(corpus.splits["train"])
-    pattern, line3 = PATTERNS[args.form]
+    pattern, line3 = PATTERNS[form.shape.chars_per_line]
+    acrostic = ACROSTICS[form.shape.n_lines]
     modes = {
         "free": {},
         "free_no_rhyme": {"decoding": Decoding(rhyme=False)},
-        "acrostic": {"acrostic": ACROSTIC},
-        "acrostic_naive": {"acrostic": ACROSTIC, "search": False},
+        "acrostic": {"acrostic": acrostic},
+        "acrostic_naive": {"acrostic": acrostic, "search": False},
         "pattern": {"pattern": pattern},
         "pattern_naive": {"pattern": pattern, "search": False},
         "pattern_line3": {"pattern": line3},
@@ -59,7 +61,7 @@ def main() -> None:
         "rewrite": {"rewrite": True},  # keep line 1 of each free poem, redraw the rest
         "rewrite_naive": {"rewrite": True, "search": False},
         "strict": {"tones": "strict"},
-        "strict_acrostic": {"tones": "strict", "acrostic": ACROSTIC},
+        "strict_acrostic": {"tones": "strict", "acrostic": acrostic},
         "rerank8": {"rerank": 8},
     }
     chosen = args.modes.split(",") if args.modes else list(modes)
@@ -97,7 +99,7 @@ def main() -> None:
         }
         if "acrostic" in kwargs:
             row["constraint_ok"] = (
-                sum("".join(line[0] for line in p) == ACROSTIC for p in poems) / args.n
+                sum("".join(line[0] for line in p) == acrostic for p in poems) / args.n
             )
         if kept:
             fixed = [pattern_positions(model, k) for k in kept]

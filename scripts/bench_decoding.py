@@ -5,7 +5,8 @@ table with --markdown).
 Figures per row: fluency under the two outside judges (character bigram models of the train
 split and of Song-dynasty lines, nats per character), variety (distinct characters,
 distinct-2, lines with a repeated character), lines copied from the train split, prosody (all
-rules; rhyme) and decoding speed (poems per second, at --threads).
+rules; rhyme), whole-poem coherence, for 律诗 models the parallelism (对仗) of the middle
+couplets, and decoding speed (poems per second, at --threads).
 
 Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
@@ -26,11 +27,16 @@ import torch
 from poetvae.text import prosody
 from poetvae.text.corpus import load_corpus
 from poetvae.text.decoding import Decoding
-from poetvae.text.evaluate import CharBigram, sample_stats, song_judge, whole_poem_figures
+from poetvae.text.evaluate import (
+    CharBigram,
+    parallelism_judge,
+    sample_stats,
+    song_judge,
+    whole_poem_figures,
+)
+from poetvae.text.forms import of_shape
 from poetvae.text.generate import generate
 from poetvae.text.model import load
-
-CORPUS = {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}
 
 
 def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
@@ -45,7 +51,9 @@ def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
         "copied_lines": round(1 - stats["novel_lines"], 4),
         "prosody_all": round(rates["all"], 3),
         "rhyme": round(rates["rhyme"], 3),
+        "template": round(rates["template"], 3),
         **whole_poem_figures(poems, judges["train_list"]),
+        **(parallelism_judge().figures(poems) if len(poems[0]) >= prosody.LUSHI_LINES else {}),
     }
 
 
@@ -73,15 +81,17 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     models = {k: load(v) for k, v in (m.split("=", 1) for m in args.model)}
-    width = next(iter(models.values())).cfg.chars_per_line
-    corpus = load_corpus(CORPUS[width], splits=("train", "test"))
+    shape = next(iter(models.values())).cfg.shape
+    width = shape.chars_per_line
+    corpus = load_corpus(of_shape(shape).corpus, splits=("train", "test"))
     train = set(corpus.splits["train"])
     judges = {
         "train": CharBigram(corpus.splits["train"], width),
         "song": song_judge(width),
         "train_list": corpus.splits["train"],
     }
-    real = random.Random(args.seed).sample(corpus.splits["test"], args.n)
+    test = corpus.splits["test"]  # tang-wuyan-lushi holds fewer than 1,000 test poems
+    real = random.Random(args.seed).sample(test, min(args.n, len(test)))
     real = [[t[i : i + width] for i in range(0, len(t), width)] for t in real]
     rows = [{"row": "real test poems", **figures(real, train, judges)}]
     for spec in args.rows:

@@ -15,8 +15,8 @@ import torch
 
 from poetvae.core.latent import log_normal, reparameterize
 from poetvae.core.priors import StandardNormal, fit_mixture
-from poetvae.text.bundled import bundled_model
 from poetvae.text.corpus import load_corpus
+from poetvae.text.forms import bundled_model, of_shape
 from poetvae.text.model import load
 from poetvae.text.train import encode_poems, posteriors
 
@@ -32,10 +32,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load(args.checkpoint or bundled_model(args.form))
-    corpus = load_corpus(
-        {5: "tang-wuyan-quatrain", 7: "tang-qiyan-quatrain"}[model.cfg.chars_per_line],
-        splits=("train", "valid"),
-    )
+    corpus = load_corpus(of_shape(model.cfg.shape).corpus, splits=("train", "valid"))
     mu, logvar = posteriors(model, encode_poems(model.vocab, corpus.splits["train"]))
     mu_v, logvar_v = posteriors(model, encode_poems(model.vocab, corpus.splits["valid"]))
     torch.manual_seed(0)

@@ -26,10 +26,10 @@ import plain_poetvae  # noqa: E402
 
 from poetvae.core.device import pick_device  # noqa: E402
 from poetvae.core.train import TrainConfig, fit  # noqa: E402
-from poetvae.text.bundled import bundled_model  # noqa: E402
 from poetvae.text.compose import write  # noqa: E402
 from poetvae.text.corpus import load_corpus  # noqa: E402
 from poetvae.text.decoding import Decoding  # noqa: E402
+from poetvae.text.forms import bundled_model  # noqa: E402
 from poetvae.text.generate import generate  # noqa: E402
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load  # noqa: E402
 from poetvae.text.train import encode_poems  # noqa: E402

@@ -69,6 +69,22 @@ def tiny_qiyan_run(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_wulu_run(tmp_path_factory):
+    """A tiny eight-line (五言律诗) model: 300 poems of the shipped lushi corpus, trained as
+    `tiny_run` is."""
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    path = tmp_path_factory.mktemp("corpus") / "wulu.txt"
+    path.write_text("\n".join(shipped_poems("tang-wuyan-lushi")) + "\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("runs") / "tiny-wulu"
+    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
+    train(str(path), out, cfg, pick_device("cpu"), preset="tiny")
+    return out
+
+
 @contextlib.contextmanager
 def serving(app):
     """Run an ASGI app with uvicorn on a free loopback port in a thread; yields its base URL."""

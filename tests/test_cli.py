@@ -400,15 +400,24 @@ def test_form_picks_a_bundled_model_and_clashes_with_checkpoint(command, tiny_ru
 
 
 @pytest.mark.parametrize("command", ["generate", "reconstruct", "interpolate", "eval"])
-def test_a_form_without_a_bundled_model_is_a_one_line_error(command, monkeypatch, tmp_path):
-    from poetvae.text import bundled
+@pytest.mark.parametrize("form", ["qiyan", "wulu", "qilu"])
+def test_a_form_without_a_bundled_model_is_a_one_line_error(command, form, monkeypatch, tmp_path):
+    from poetvae.text import forms
 
-    monkeypatch.setattr(bundled.resources, "files", lambda package: tmp_path)  # no assets
+    monkeypatch.setattr(forms.resources, "files", lambda package: tmp_path)  # no assets
     poem = "白日依山尽黄河入海流欲穷千里目更上一层楼"
     args = {"reconstruct": [poem], "interpolate": [poem, poem]}.get(command, [])
-    missing = run(command, *args, "--form", "qiyan")
+    missing = run(command, *args, "--form", form)
     assert_one_line_error(missing)
-    assert missing.exit_code == 1 and "no bundled qiyan model in this install" in missing.output
+    assert missing.exit_code == 1 and f"no bundled {form} model in this install" in missing.output
+
+
+def test_an_unknown_form_is_a_usage_error_that_lists_the_registry():
+    from poetvae.text.forms import FORMS
+
+    wrong = run("generate", "--form", "sonnet")
+    assert_one_line_error(wrong)
+    assert wrong.exit_code == 2 and all(name in wrong.output for name in FORMS)
 
 
 def test_form_qiyan_writes_seven_character_quatrains_to_order():
@@ -545,3 +554,43 @@ def test_the_library_decodes_by_default_as_the_cli_does(tiny_run):
     assert result.exit_code == 0, result.output
     lines = [row["lines"] for row in json.loads(result.output)]
     assert lines == generate(load(tiny_run), 3, seed=4)
+
+
+CHUN_WANG = "，".join(  # 杜甫《春望》, a 五言律诗
+    ["国破山河在", "城春草木深", "感时花溅泪", "恨别鸟惊心", "烽火连三月", "家书抵万金"]
+    + ["白头搔更短", "浑欲不胜簪"]
+)
+
+
+def test_an_eight_line_model_writes_strict_acrostics_and_evaluates_parallelism(tiny_wulu_run):
+    from poetvae.text import prosody
+    from poetvae.text.model import load
+
+    heads = "".join(c for c in load(tiny_wulu_run).vocab.itos[2:] if len(c) == 1)[:8]
+    written = run(
+        "generate", "--checkpoint", tiny_wulu_run, "-n", 2, "--seed", 1, "--tones", "strict",
+        "--acrostic", heads, "--format", "json",
+    )  # fmt: skip
+    assert written.exit_code == 0, written.output
+    for row in json.loads(written.output):
+        assert len(row["lines"]) == 8 and "".join(x[0] for x in row["lines"]) == heads
+        assert prosody.check(row["lines"])["all"]
+    short = run("generate", "--checkpoint", tiny_wulu_run, "--acrostic", heads[:4])
+    assert_one_line_error(short)
+    assert short.exit_code == 1 and "acrostic needs 8 characters" in short.output
+    table = run(
+        "eval", "--checkpoint", tiny_wulu_run, "--corpus", "tang-wuyan-lushi", "--iw-samples", 2,
+        "--samples", 10, "--limit", 10,
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert "parallelism " in table.output and "prosody adhesion" in table.output
+
+
+def test_a_poem_of_another_registered_form_names_its_form(tiny_run, tiny_wulu_run):
+    eight = run("reconstruct", CHUN_WANG, "--checkpoint", tiny_run)
+    assert_one_line_error(eight)
+    assert eight.exit_code == 2 and "try --form wulu" in eight.output
+    quatrain = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    four = run("reconstruct", quatrain, "--checkpoint", tiny_wulu_run)
+    assert_one_line_error(four)
+    assert four.exit_code == 2 and "try --form wuyan" in four.output

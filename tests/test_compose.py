@@ -237,3 +237,35 @@ def test_traditional_characters_the_model_does_not_know_are_read_in_simplified_s
     traditional = a.replace("尽", "盡").replace("黄", "黃").replace("门", "門")
     assert simplified(model, traditional) == a or traditional == a
     assert torch.equal(encode_text(model, traditional), encode_text(model, a))
+
+
+@pytest.fixture(scope="module")
+def wulu(tiny_wulu_run):
+    return load(tiny_wulu_run)
+
+
+@pytest.mark.parametrize("acrostic", [None, "heads"])
+def test_strict_lushi_pass_every_rule_with_no_heteronym_at_a_fixed_position(wulu, acrostic):
+    heads = known_heads(wulu, 8) if acrostic else None
+    poems = write(wulu, 12, SAMPLE, seed=3, tones="strict", acrostic=heads)
+    for poem in poems:
+        assert len(poem) == 8 and all(len(line) == 5 for line in poem)
+        result = prosody.check(poem)
+        assert all(result[rule] for rule in prosody.RULES) and result["all"], (poem, result)
+        ends = [line[-1] for line in poem[1::2]]
+        assert len(set(ends)) == 4, poem  # no 重韵 among the four rhymes
+        groups = frozenset.intersection(*(prosody.rhyme_groups(c) for c in ends))
+        assert groups & prosody.level_rhymes(), poem
+        if heads:
+            assert "".join(line[0] for line in poem) == heads
+        else:  # the heads are kept as given, whatever their tone; free poems fit exactly
+            assert prosody.fits_template(poem), poem
+
+
+def test_an_eight_line_pattern_keeps_any_line_and_an_acrostic_needs_eight_heads(wulu):
+    line5 = "".join(known_heads(wulu, 5))
+    pattern = "，".join(["＿＿＿＿＿"] * 4 + [line5] + ["＿＿＿＿＿"] * 3)
+    for poem in write(wulu, 4, SAMPLE, seed=1, pattern=pattern):
+        assert len(poem) == 8 and poem[4] == line5
+    with pytest.raises(ValueError, match="acrostic needs 8 characters"):
+        write(wulu, 1, SAMPLE, acrostic=known_heads(wulu, 4))

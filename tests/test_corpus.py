@@ -2,24 +2,24 @@ import json
 
 import pytest
 
-from poetvae.text.corpus import CorpusError, Form, format_poem, load_corpus, parse_poem, shipped
+from poetvae.text.corpus import CorpusError, Shape, format_poem, load_corpus, parse_poem, shipped
 from poetvae.text.vocab import UNK_ID, Vocab
 
 from .conftest import shipped_poems
 
 
 def test_parse_with_and_without_punctuation():
-    form = Form(2, 5)
+    form = Shape(2, 5)
     assert parse_poem("白日依山尽，黄河入海流。", form) == ["白日依山尽", "黄河入海流"]
     assert parse_poem("白日依山尽黄河入海流", form) == ["白日依山尽", "黄河入海流"]
-    assert parse_poem("白日依山尽，黄河入海流。", Form(4, 5)) is None
+    assert parse_poem("白日依山尽，黄河入海流。", Shape(4, 5)) is None
     assert parse_poem("白日依山，黄河入海流。") is None  # unequal lines
     assert format_poem(["白日依山尽", "黄河入海流"]) == "白日依山尽，黄河入海流。"
 
 
 def test_user_text_file_reports_what_does_not_fit(poem_file):
     corpus = load_corpus(str(poem_file))
-    assert corpus.form == Form(4, 5)
+    assert corpus.form == Shape(4, 5)
     assert sum(len(v) for v in corpus.splits.values()) == 300
     assert corpus.skipped == 2  # the couplet and the prose line, counted, not silently dropped
     assert "skipped 2" in corpus.summary()
@@ -35,9 +35,9 @@ def test_texts_in_other_scripts_are_skipped_and_counted(tmp_path):
     path = tmp_path / "poems.txt"
     path.write_text("\n".join(shipped_poems(n=40) + others) + "\n", encoding="utf-8")
     corpus = load_corpus(str(path))
-    assert corpus.form == Form(4, 5) and corpus.skipped == 3
+    assert corpus.form == Shape(4, 5) and corpus.skipped == 3
     assert sum(len(v) for v in corpus.splits.values()) == 40
-    assert parse_poem("abcde fghij klmno pqrst", Form(4, 5)) is None
+    assert parse_poem("abcde fghij klmno pqrst", Shape(4, 5)) is None
 
 
 def test_user_json_lines_file(tmp_path):
@@ -48,7 +48,7 @@ def test_user_json_lines_file(tmp_path):
     path = tmp_path / "poems.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     corpus = load_corpus(str(path))
-    assert corpus.form == Form(4, 5) and corpus.skipped == 0
+    assert corpus.form == Shape(4, 5) and corpus.skipped == 0
     assert "床前明月光疑是地上霜举头望明月低头思故乡" in [
         p for v in corpus.splits.values() for p in v
     ]
@@ -77,7 +77,7 @@ def test_shipped_corpus_loads_through_datasets():
     corpus = load_corpus("tang-qiyan-quatrain", splits=("valid",))
     meta = shipped()["corpora"]["tang-qiyan-quatrain"]
     assert len(corpus.splits["valid"]) == meta["splits"]["valid"]
-    assert corpus.skipped == 0 and corpus.form == Form(4, 7)
+    assert corpus.skipped == 0 and corpus.form == Shape(4, 7)
 
 
 def test_vocab_maps_unknown_characters_to_unk():
@@ -94,7 +94,7 @@ def test_hub_style_folder_uses_its_own_splits(tmp_path):
         (tmp_path / f"{split}.jsonl").write_text(lines, encoding="utf-8")
     corpus = load_corpus(str(tmp_path))
     assert [len(corpus.splits[s]) for s in ("train", "valid", "test")] == [30, 5, 5]
-    assert corpus.form == Form(4, 5)
+    assert corpus.form == Shape(4, 5)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from poetvae.core.metrics import mutual_information
-from poetvae.text.evaluate import CharBigram, sample_stats, score_split
+from poetvae.text.corpus import split_lines
+from poetvae.text.evaluate import (
+    CharBigram,
+    Parallelism,
+    parallelism_judge,
+    sample_stats,
+    score_split,
+)
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load
 from poetvae.text.train import encode_poems
 from poetvae.text.vocab import Vocab
@@ -120,3 +127,41 @@ def test_outside_judge_is_fitted_on_song_lines_that_no_shipped_corpus_holds(form
     assert judge.nll_per_char(real) < judge.nll_per_char(backwards)
     with pytest.raises(ValueError, match="6 characters"):
         song_judge(6)
+
+
+def test_parallelism_is_a_symmetric_smoothed_pmi_of_middle_couplet_positions():
+    middle = ["山花明月白", "水鸟暗云青"]
+    poems = [["甲乙丙丁戊", "子丑寅卯辰", *middle, *middle]] * 3
+    judge = Parallelism(poems)
+    assert judge.m == 3 * 2 * 5  # three poems, two middle couplets, five positions each
+    assert judge.assoc("山", "水") == judge.assoc("水", "山") > 0
+    assert judge.assoc("甲", "子") == 0.0  # an outer couplet is not counted: never seen
+    assert judge.assoc("山", "鸟") < 0  # seen apart, never paired
+    assert judge.score(poems)["share"] == 1.0
+
+
+def test_real_lushi_are_far_more_parallel_than_their_lines_shuffled_across_poems():
+    judge = parallelism_judge()
+    for name in ("tang-wuyan-lushi", "tang-qiyan-lushi"):
+        real = [split_lines(p) for p in shipped_poems(name, "test", 400)]  # test: not in the table
+        figures = judge.figures(real)
+        assert figures["parallelism"] > 0.5 > 0.25 > figures["parallelism_shuffled"], figures
+        assert figures["parallelism_assoc"] > 0 > figures["parallelism_assoc_shuffled"]
+        # the outer couplets, which 律诗 leave unparallel, pair far less than the middle ones
+        outer = [[p[0], p[1], p[6], p[7], p[0], p[1]] for p in real]
+        assert judge.score(outer)["share"] < figures["parallelism"] - 0.2
+
+
+def test_evaluate_reports_parallelism_for_eight_lines_only(tiny_wulu_run, tiny_run):
+    from poetvae.text.corpus import load_corpus
+    from poetvae.text.evaluate import evaluate
+
+    corpus = load_corpus("tang-wuyan-lushi")
+    report = evaluate(load(tiny_wulu_run), corpus, "test", iw_samples=2, n_samples=30, limit=10)
+    for side in ("samples", "reference"):
+        assert 0 <= report[side]["parallelism"] <= 1, side
+        assert report[side]["prosody"]["adhesion"] is not None
+    assert report["reference"]["parallelism"] > report["reference"]["parallelism_shuffled"]
+    quatrains = load_corpus("tang-wuyan-quatrain")
+    report = evaluate(load(tiny_run), quatrains, "test", iw_samples=2, n_samples=10, limit=10)
+    assert "parallelism" not in report["samples"]

@@ -29,6 +29,10 @@ CHUN_WANG = [  # 杜甫, a 五律
     *["国破山河在", "城春草木深", "感时花溅泪", "恨别鸟惊心"],
     *["烽火连三月", "家书抵万金", "白头搔更短", "浑欲不胜簪"],
 ]
+DENG_GAO = [  # 杜甫, a 七律; 首句入韵 (哀 回 来 台 杯: 十灰)
+    *["风急天高猿啸哀", "渚清沙白鸟飞回", "无边落木萧萧下", "不尽长江滚滚来"],
+    *["万里悲秋常作客", "百年多病独登台", "艰难苦恨繁霜鬓", "潦倒新停浊酒杯"],
+]
 THREE_LEVEL_TAIL = ["春风生落日", "万里无人烟"]  # constructed: line 2 ends 平平平
 NO_OPPOSITION = ["白日依山尽", "万里照江河"]  # constructed: both lines 仄 at 2, 平 at 4
 
@@ -68,6 +72,7 @@ def test_tone_table_reads_poems_as_hand_checked(lines, tones):
         # 是…上 and 头…明 repeat a tone at 2 and 4; 月 / 上 clash at 4; 头 after 是 breaks 粘.
         (JING_YE_SI, {"alternation", "opposition", "adhesion", "all"}),
         (CHUN_WANG, set()),  # 深 心 金 簪: all 十二侵 in 平水韵
+        (DENG_GAO, set()),
         (THREE_LEVEL_TAIL, {"no_three_level_tail", "all"}),
         (NO_OPPOSITION, {"opposition", "all"}),
         (DENG_GUAN_QUE_LOU[:3] + ["更上一层山"], {"rhyme", "all"}),  # 流 十一尤 vs 山 十五删
@@ -239,3 +244,64 @@ def test_annotate_marks_tones_and_the_rhyme_positions():
     rhymed_first = prosody.annotate(["春风吹落花", "万里照天涯", "明月照高楼", "何人不忆家"])
     assert rhymed_first["rhyme_positions"] == [[0, 4], [1, 4], [3, 4]]  # 首句入韵: 花 涯 家
     assert prosody.annotate(THREE_LEVEL_TAIL)["rhyme_positions"] == [[1, 4]]
+
+
+def _level_rhymes(group: str, n: int) -> list[str]:
+    """n characters of one 平水韵 level rhyme, each of one known tone (平) in the tone table."""
+    chars = [c for c, g in prosody._pingshui()[1].items() if group in g]
+    return [c for c in chars if prosody._tone_class(c) == PING][:n]
+
+
+def _lushi(chars_per_line: int, kinds: str) -> list[str]:
+    """Eight lines of the given 王力 line types (A B C D), filled with characters of one known
+    tone from the table (天 平, 地 仄, 天 at a free position) and rhyming in 一东."""
+    types = prosody._LINES_5 if chars_per_line == 5 else prosody._LINES_7
+    fill = {"平": "天", "仄": "地", "中": "天"}
+    lines = ["".join(fill[t] for t in types[k]) for k in kinds]
+    for line, end in zip(range(1, 8, 2), _level_rhymes("一东", 4), strict=True):
+        lines[line] = lines[line][:-1] + end
+    return lines
+
+
+@pytest.mark.parametrize("chars_per_line", [5, 7])
+def test_eight_lines_fail_exactly_the_broken_rules(chars_per_line):
+    n = chars_per_line
+    regulated = _lushi(n, "ABCDABCD")  # 仄起, first line unrhymed (五言 names)
+    assert failures(check(regulated)) == set() and prosody.fits_template(regulated)
+    # the middle couplets swapped: each couplet still opposes and rhymes, but 粘 fails twice,
+    # which a 律诗 counts (a quatrain of the same shape, AB AB, does not: 折腰体)
+    unstuck = _lushi(n, "ABCDCDAB")
+    assert failures(check(unstuck)) == {"adhesion", "all"}
+    assert failures(check(unstuck[:2] + unstuck[6:])) == {"adhesion"}
+    tail = list(regulated)
+    tail[3] = tail[3][: n - 3] + "天" + tail[3][n - 2 :]  # D line ...仄平平 -> ...平平平
+    assert failures(check(tail)) == {"no_three_level_tail", "all"}
+    off_rhyme = regulated[:7] + [regulated[7][:-1] + _level_rhymes("一先", 1)[0]]
+    assert failures(check(off_rhyme)) == {"rhyme", "all"}
+    level = regulated[:5] + [regulated[5][:-1] + "地"] + regulated[6:]
+    assert {"level_rhyme", "all"} <= failures(check(level))
+
+
+def test_fits_template_refuses_a_heteronym_at_a_fixed_position():
+    # 春望 passes every rule, but 更 (line 7) and 胜 (line 8) stand at fixed positions with
+    # either tone, and 三 (line 5) at position 4 as well
+    assert check(CHUN_WANG)["all"] and not prosody.fits_template(CHUN_WANG)
+    regulated = _lushi(5, "CDABCDAB")
+    assert prosody.fits_template(regulated)
+    assert not prosody.fits_template([regulated[0][:1] + "看" + regulated[0][2:], *regulated[1:]])
+    assert rates([regulated, CHUN_WANG])["template"] == 0.5
+
+
+def test_real_lushi_keep_the_rules_far_more_than_shuffled_lines():
+    poems = [split_lines(p) for p in shipped_poems("tang-wuyan-lushi", "test", 300)]
+    rng = random.Random(0)
+    shuffled = [list(lines) for lines in zip(*[rng.sample(c, len(c)) for c in zip(*poems)])]
+    real, mixed = rates(poems), rates(shuffled)
+    assert real["n"] == 300 and real["adhesion"] is not None
+    assert real["all"] > 2 * mixed["all"] and real["adhesion"] > mixed["adhesion"]
+
+
+def test_annotate_marks_the_four_rhyme_positions_of_a_lushi():
+    a = prosody.annotate(DENG_GAO)
+    assert a["rhyme_positions"] == [[0, 6], [1, 6], [3, 6], [5, 6], [7, 6]]  # 首句入韵
+    assert a["rhyme_groups"] == ["十灰"] and a["rules"]["all"]

@@ -321,6 +321,23 @@ def test_a_model_of_the_wrong_form_is_refused(tiny_run):
     assert code == 500 and "writes 4 lines of 5" in answer["error"]
 
 
+def test_the_studio_lists_the_forms_it_serves(tiny_wulu_run):
+    from poetvae.text.forms import FORMS
+    from poetvae.web.app import create_app
+
+    with serving(create_app({"wulu": tiny_wulu_run})) as url:
+        _, spec = call(url + "/api/options")
+        code, answer = call(url + "/api/write", form="wulu", n=1, seed=1, tones="strict")
+        page = urllib.request.urlopen(url + "/").read().decode()
+    assert list(spec["forms"]) == list(FORMS)  # every registered form, in the registry's order
+    wulu = spec["forms"]["wulu"]
+    assert wulu["available"] and (wulu["lines"], wulu["chars_per_line"]) == (8, 5)
+    assert wulu["name_zh"] == "五言律诗" and "regulated" in wulu["title"]
+    assert code == 200 and len(answer["poems"][0]["lines"]) == 8
+    assert answer["poems"][0]["rules"]["all"] and len(answer["poems"][0]["rhyme_positions"]) >= 4
+    assert 'name="form"' not in page  # the buttons come from /api/options, not the page
+
+
 def test_the_page_loads_nothing_from_elsewhere(studio):
     for path in ("/", "/reconstruct", "/interpolate"):
         with urllib.request.urlopen(studio + path) as response:

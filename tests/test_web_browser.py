@@ -92,7 +92,7 @@ def test_write_an_acrostic_switch_to_qiyan_and_follow_the_link(page, browser, st
     assert len(marks) == 4 * 20 and all(t == shown and t in "平仄中" for t, shown in marks)
     assert page.locator("#poems .ch.rhyme").count() >= 4 * 2
 
-    page.click("text=七言")
+    page.click("text=七言绝句")
     page.wait_for_selector("#poems[data-form=qiyan] .poem")
     qiyan = poems(page)
     assert len(qiyan) == 4

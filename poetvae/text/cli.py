@@ -17,7 +17,7 @@ import click
 from .. import options
 from ..options import Number, one_line_errors, resolve_device
 from . import decoding as dec
-from .bundled import DEFAULT_FORM, FORMS, SHAPES
+from .forms import DEFAULT_FORM, FORMS
 from .prosody import RHYME_BOOKS
 
 
@@ -173,7 +173,7 @@ model_options = options.apply(
         type=click.Choice(list(FORMS)),
         default=None,
         help=f"Bundled model to use without --checkpoint: "
-        f"{', '.join(f'{k} = {v}' for k, v in FORMS.items())} [default: {DEFAULT_FORM}]. "
+        f"{', '.join(f'{k} = {v.label}' for k, v in FORMS.items())} [default: {DEFAULT_FORM}]. "
         "A checkpoint has its own form, so --form with --checkpoint is a usage error.",
     ),
 )
@@ -218,8 +218,9 @@ decoding_options = options.apply(
         type=click.IntRange(min=1, max=dec.MAX_PASSES),
         default=DEFAULT.passes,
         help="Decoding passes of a mask-predict model: each re-masks its least confident "
-        "characters and draws them again given the rest; at most the model's length (20 for "
-        f"wuyan, 28 for qiyan) [default: the model's, {dec.MASK_PREDICT_PASSES} for "
+        "characters and draws them again given the rest; at most the model's length ("
+        + ", ".join(f"{f.shape.seq_len} for {name}" for name, f in FORMS.items())
+        + f") [default: the model's, {dec.MASK_PREDICT_PASSES} for "
         "mask-predict, 1 otherwise].",
     ),
     click.option(
@@ -248,7 +249,7 @@ def _decoding(params: dict) -> dec.Decoding:
 
 def _model_path(checkpoint: str | None, form: str | None) -> str | Path:
     """The run directory to load: --checkpoint, else the bundled model of --form."""
-    from .bundled import bundled_model
+    from .forms import bundled_model
 
     if checkpoint is not None and form is not None:
         raise click.UsageError(
@@ -270,16 +271,18 @@ def _reading(model, *texts: str):
     has run (an error stays one line)."""
     from .constraints import simplified
     from .corpus import parse_poem
+    from .forms import Shape, of_shape
 
-    shape = (model.cfg.n_lines, model.cfg.chars_per_line)
+    shape = model.cfg.shape
     for text in texts:
         lines = parse_poem(text) or [""]
-        got = (len(lines), len(lines[0]))
-        name = next((k for k, v in SHAPES.items() if v == got), None)
-        if name and got != shape:
+        got = Shape(len(lines), len(lines[0]))
+        other = of_shape(got)
+        if other and got != shape:
             raise click.UsageError(
-                f"{text!r} has {got[0]} lines of {got[1]} characters, the shape of the {name} "
-                f"form; the model writes {shape[0]} lines of {shape[1]}: try --form {name}"
+                f"{text!r} has {got.n_lines} lines of {got.chars_per_line} characters, the shape "
+                f"of the {other.name} form; the model writes {shape.n_lines} lines of "
+                f"{shape.chars_per_line}: try --form {other.name}"
             )
     yield
     for text in texts:
@@ -397,7 +400,7 @@ def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, d
 def reconstruct(poem, checkpoint, form, fmt, device):
     """Encode POEM, decode z = mu by argmax, and show which characters the model keeps."""
     from .compose import reconstruct as run
-    from .constraints import form_of, simplified, unknown_chars
+    from .constraints import simplified, unknown_chars
     from .corpus import format_poem, parse_poem
 
     model = _load(_model_path(checkpoint, form), device)
@@ -418,7 +421,7 @@ def reconstruct(poem, checkpoint, form, fmt, device):
                 )
             )
             return
-        original = parse_poem(simplified(model, poem), form_of(model))
+        original = parse_poem(simplified(model, poem), model.cfg.shape)
         n = len(lines[0])
         for i, line in enumerate(lines):
             marks = "".join("＝" if k else "　" for k in kept[i * n : (i + 1) * n])
@@ -504,7 +507,7 @@ def evaluate(
     poems of the split, the natural reference for the samples.
     """
     from ..core.checkpoint import read_meta
-    from .corpus import Form, load_corpus
+    from .corpus import load_corpus
     from .evaluate import evaluate as run_eval
 
     decoding = _decoding(decoding)
@@ -515,10 +518,9 @@ def evaluate(
     if not corpus_name:
         raise click.UsageError("the checkpoint does not name its corpus: pass --corpus")
     loaded = load_corpus(corpus_name)
-    if loaded.form != Form(model.cfg.n_lines, model.cfg.chars_per_line):
+    if loaded.form != model.cfg.shape:
         raise click.ClickException(
-            f"corpus {corpus_name} is of form {loaded.form}, the model of "
-            f"{model.cfg.n_lines} lines x {model.cfg.chars_per_line} chars"
+            f"corpus {corpus_name} is of form {loaded.form}, the model of {model.cfg.shape}"
         )
     result = {
         "checkpoint": str(path),
@@ -568,8 +570,12 @@ def _eval_table(r: dict) -> str:
         "top_char_share",
         "bigram_nll_per_char",
         "song_bigram_nll_per_char",
+        "parallelism",
+        "parallelism_shuffled",
+        "parallelism_assoc",
     ):
-        rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
+        if key in s:
+            rows.append(f"  {key:28}{_num(s[key]):>10}{_num(ref[key]):>10}")
     for key in s["prosody"]:
         rows.append(
             f"  prosody {key:20}{_num(s['prosody'][key]):>10}{_num(ref['prosody'][key]):>10}"
@@ -586,6 +592,12 @@ def _eval_table(r: dict) -> str:
         " fluency from outside the VAE; they also favour common characters, so read them with"
         " variety)"
     )
+    if "parallelism" in s:
+        rows.append(
+            "  (parallelism: share of the middle couplets' positions (lines 3-4, 5-6) whose two"
+            " characters real middle couplets pair more often than chance; _shuffled: the same"
+            " with the even lines drawn from other poems; _assoc: their mean PMI, nats)"
+        )
     return "\n".join(rows)
 
 

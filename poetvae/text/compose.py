@@ -25,7 +25,6 @@ from .constraints import (
     Constraints,
     acrostic_positions,
     check_kept,
-    form_of,
     merge,
     pattern_positions,
     rhyme_constraints,
@@ -172,11 +171,11 @@ def encode_text(model: PoetVAE, text: str) -> Tensor:
     Raises:
         ValueError: not a poem of the model's form.
     """
-    lines = parse_poem(simplified(model, text), form_of(model))
+    lines = parse_poem(simplified(model, text), model.cfg.shape)
     if lines is None:
         shape = parse_poem(text)
         has = f": it has {len(shape)} lines of {len(shape[0])} characters" if shape else ""
-        raise ValueError(f"{text!r} is not a poem of the model's form ({form_of(model)}){has}")
+        raise ValueError(f"{text!r} is not a poem of the model's form ({model.cfg.shape}){has}")
     return torch.tensor([model.vocab.encode("".join(lines))])
 
 

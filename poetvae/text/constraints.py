@@ -17,7 +17,8 @@ import torch
 from torch import Tensor
 
 from . import prosody
-from .corpus import Form, split_lines, to_simplified
+from .corpus import split_lines, to_simplified
+from .forms import Shape
 from .model import PoetVAE
 from .vocab import PAD_ID, UNK_ID
 
@@ -48,11 +49,7 @@ class Constraints:
         return Constraints(self.fixed, part(self.allowed), part(self.rhymes), self.rhyme_groups)
 
 
-def form_of(model: PoetVAE) -> Form:
-    return Form(model.cfg.n_lines, model.cfg.chars_per_line)
-
-
-def rhyme_positions(form: Form, first_line: bool = False) -> Tensor:
+def rhyme_positions(form: Shape, first_line: bool = False) -> Tensor:
     """(L,) bool: the rhyme positions of a form, the ends of lines 2, 4, ..., and with
     `first_line` the end of line 1 too (首句入韵)."""
     n = form.chars_per_line
@@ -91,7 +88,7 @@ def rhyme_constraints(
 ) -> Constraints:
     """One shared rhyme group of `book` over the ends of lines 2, 4, ... for n poems (none for
     couplets)."""
-    at = rhyme_positions(form_of(model))
+    at = rhyme_positions(model.cfg.shape)
     if at.sum() < 2:  # a couplet has one rhyme position: nothing to share
         return Constraints(fixed=dict(fixed or {}))
     pieces = tuple(model.vocab.itos)
@@ -126,7 +123,7 @@ def acrostic_positions(model: PoetVAE, heads: str) -> dict[int, int]:
     Raises:
         ValueError: the wrong number of characters, or characters the model does not know.
     """
-    form = form_of(model)
+    form = model.cfg.shape
     heads = "".join(split_lines(simplified(model, heads)))
     if len(heads) != form.n_lines:
         raise ValueError(
@@ -147,7 +144,7 @@ def pattern_positions(model: PoetVAE, pattern: str) -> dict[int, int]:
     Raises:
         ValueError: a line of the wrong length, too many lines, or unknown characters.
     """
-    form = form_of(model)
+    form = model.cfg.shape
     lines = split_lines(simplified(model, pattern))
     if len(lines) == 1 and len(lines[0]) > form.chars_per_line:
         lines = [
@@ -180,7 +177,7 @@ def merge(*fixed: dict[int, int]) -> dict[int, int]:
 
 
 @functools.cache
-def _templates(pieces: tuple[str, ...], form: Form) -> tuple[Tensor, Tensor, Tensor]:
+def _templates(pieces: tuple[str, ...], form: Shape) -> tuple[Tensor, Tensor, Tensor]:
     is_ping, is_ze = (torch.tensor(t) for t in prosody.tone_ids(pieces, unambiguous=True))
     classes = torch.stack([is_ping, is_ze, torch.ones_like(is_ping)])  # (3, V): 平, 仄, 中
     templates = prosody.valid_patterns(form.n_lines, form.chars_per_line)
@@ -247,7 +244,7 @@ def _strict_fits(model: PoetVAE, fixed: dict[int, int], book: str) -> Tensor:
     Raises:
         ValueError: none does; the message names the fixed characters that break them.
     """
-    form = form_of(model)
+    form = model.cfg.shape
     rhymes = _templates(tuple(model.vocab.itos), form)[2]
     templates = ["".join(t) for t in prosody.valid_patterns(form.n_lines, form.chars_per_line)]
     tone = {p: prosody.tone(model.vocab.itos[i]) for p, i in fixed.items()}
@@ -290,7 +287,7 @@ def tone_constraints(
         ValueError: no template admits the fixed characters (the message names them).
     """
     pieces = tuple(model.vocab.itos)
-    classes, kinds, rhymes = _templates(pieces, form_of(model))
+    classes, kinds, rhymes = _templates(pieces, model.cfg.shape)
     allowed = classes[kinds]  # (T, L, V)
     fits = _strict_fits(model, fixed, book)
     p = model.decode(z.to(next(model.parameters()).device)).float().softmax(-1).cpu()

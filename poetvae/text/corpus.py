@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .forms import Shape
+
 SPLITS = ("train", "valid", "test")
 _BREAKS = re.compile(r"[，。！？；：、,.!?;:\s　]+")
 
@@ -26,27 +28,12 @@ class CorpusError(ValueError):
     """A corpus that cannot be found or holds too few poems of a fixed form."""
 
 
-@dataclass(frozen=True)
-class Form:
-    """A fixed poem shape, e.g. 4 lines of 5 characters (五言绝句)."""
-
-    n_lines: int
-    chars_per_line: int
-
-    @property
-    def seq_len(self) -> int:
-        return self.n_lines * self.chars_per_line
-
-    def __str__(self) -> str:
-        return f"{self.n_lines} lines x {self.chars_per_line} chars"
-
-
 @dataclass
 class Corpus:
     """Poems of one form by split, each as a string of seq_len characters."""
 
     name: str
-    form: Form
+    form: Shape
     splits: dict[str, list[str]]
     skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
@@ -72,7 +59,7 @@ def split_lines(text: str) -> list[str]:
     return [line for line in _BREAKS.split(text.strip()) if line]
 
 
-def parse_poem(text: str, form: Form | None = None) -> list[str] | None:
+def parse_poem(text: str, form: Shape | None = None) -> list[str] | None:
     """Lines of `text` if it is a poem of `form` (or of any uniform form when None), written in
     Chinese characters, else None.
 
@@ -118,7 +105,7 @@ def format_poem(lines: list[str]) -> str:
     return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
 
 
-def chunk(chars: str, form: Form) -> list[str]:
+def chunk(chars: str, form: Shape) -> list[str]:
     """A seq_len string cut back into its lines."""
     n = form.chars_per_line
     return [chars[i : i + n] for i in range(0, form.seq_len, n)]
@@ -139,7 +126,7 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
     index = shipped()["corpora"]
     if source in index:
         meta = index[source]
-        form = Form(meta["n_lines"], meta["chars_per_line"])
+        form = Shape(meta["n_lines"], meta["chars_per_line"])
         root = resources.files("poetvae.corpora").joinpath(source)
         files = {s: str(root.joinpath(f"{s}.txt.gz")) for s in splits}
         texts = _load_texts("text", files)
@@ -236,7 +223,7 @@ def _hash_split(texts: list[str], splits: tuple[str, ...]) -> dict[str, list[str
     return {s: out[s] for s in splits}
 
 
-def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
+def _parse(name: str, texts: dict[str, list[str]], form: Shape | None) -> Corpus:
     if form is None:
         shapes = Counter()
         for split_texts in texts.values():
@@ -250,7 +237,7 @@ def _parse(name: str, texts: dict[str, list[str]], form: Form | None) -> Corpus:
                 f"no poems of a fixed form (equal-length lines of Chinese characters) in {name!r}: "
                 f"{n} texts, none a poem"
             )
-        form = Form(*shapes.most_common(1)[0][0])
+        form = Shape(*shapes.most_common(1)[0][0])
     out: dict[str, list[str]] = {}
     skipped, examples = 0, []
     for split, split_texts in texts.items():

@@ -9,10 +9,12 @@ scripts/bench_decoding.py. No torch here: the CLI reads the defaults for `--help
 import math
 from dataclasses import dataclass
 
+from .forms import FORMS
 from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 MAX_TEMPERATURE = 100
-MAX_PASSES = 28  # one per character of a 七言 quatrain at most
+# one per character of the longest form at most (56 for a 七言 律诗)
+MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
 MAX_REFINE = 10  # latent refinement rounds: each costs a whole decoding
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what

@@ -6,7 +6,9 @@ the importance-weighted NLL bound with K samples (Burda et al. 2016), active uni
 reconstruction decoded by argmax from z = mu. On samples from the prior: novelty against the
 train split, distinct-1/2, the share of lines repeating a character, prosody, and fluency as
 judged by models that are not the VAE: character bigram models of the train split and, from
-outside the training text altogether, of Song-dynasty poems (corpora/song-judge).
+outside the training text altogether, of Song-dynasty poems (corpora/song-judge); whole-poem
+coherence and, for a 律诗, the parallelism (对仗) of its middle couplets, judged by how real
+middle couplets pair their characters (`Parallelism`).
 """
 
 import functools
@@ -22,9 +24,11 @@ import torch
 
 from ..core.latent import active_units, reparameterize
 from ..core.metrics import iwae_nll, mutual_information
+from .corpus import split_lines
 from .decoding import Decoding
+from .forms import FORMS
 from .model import PoetVAE
-from .prosody import rates
+from .prosody import LUSHI_LINES, rates
 
 MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
 
@@ -179,10 +183,10 @@ def song_judge(chars_per_line: int) -> CharBigram:
     Raises:
         ValueError: no judge text for this line length (only 5 and 7 are shipped).
     """
-    name = {5: "wuyan", 7: "qiyan"}.get(chars_per_line)
+    name = next((f.judge for f in FORMS.values() if f.shape.chars_per_line == chars_per_line), None)
     if name is None:
         raise ValueError(f"no outside judge for lines of {chars_per_line} characters")
-    path = resources.files("poetvae.corpora").joinpath("song-judge", f"{name}.txt.gz")
+    path = resources.files("poetvae.corpora").joinpath("song-judge", name)
     with gzip.open(str(path), "rt", encoding="utf-8") as f:
         return CharBigram([line.strip() for line in f], chars_per_line)
 
@@ -267,6 +271,93 @@ class CrossLineAssociation:
         shuffled = [list(lines) for lines in zip(*columns, strict=True)]
         within, mixed = self.score(poems), self.score(shuffled)
         return {"within": within, "shuffled": mixed, "coherence": within - mixed}
+
+
+class Parallelism:
+    """对仗, measured: how the characters at one position of the two lines of a middle couplet
+    (lines 3-4 and 5-6 of a 律诗) pair, judged by how real middle couplets pair them.
+
+    From the judge's eight-line poems, c(a, b) counts the middle-couplet positions holding a in
+    one line and b at the same position of the other (unordered: 山/水 and 水/山 are one pair),
+    out of M such positions, and n(a) the times a stands at one (2M in all). With
+    E(a, b) = 2M p(a) p(b) for a != b (M p(a)^2 for a = b), p(a) = n(a) / 2M, the expected
+    count if the two lines were independent, assoc(a, b) = log((c(a, b) + 1) / (E(a, b) + 1)):
+    a pointwise mutual information, smoothed by one on both sides as `CrossLineAssociation` is,
+    so that a pair too rare to judge scores about 0 (no tuned constant).
+
+    A poem's parallelism is the share of its middle couplets' positions whose pair is positively
+    associated (assoc > 0: real middle couplets pair these two characters more often than chance
+    would). The share rather than the mean assoc: it says how many positions are parallel,
+    bounded in [0, 1], where the mean is moved most by a few rare pairs of large log ratio; the
+    mean is given beside it (``parallelism_assoc``). As for coherence, the same lines shuffled
+    across poems (each even line from a random other poem) give the level of pairs that merely
+    look alike.
+    """
+
+    MIDDLE = (2, 4)  # 0-based first lines of the middle couplets: lines 3-4 and 5-6
+
+    def __init__(self, poems: list[list[str]]):
+        self.pairs: Counter[tuple[str, str]] = Counter()
+        self.count: Counter[str] = Counter()
+        for poem in poems:
+            for a, b in self._pairs(poem):
+                self.pairs[min(a, b), max(a, b)] += 1
+                self.count.update((a, b))
+        self.m = sum(self.pairs.values())
+
+    def _pairs(self, poem: list[str]):
+        for top in self.MIDDLE:
+            if top + 1 < len(poem):
+                yield from zip(poem[top], poem[top + 1], strict=True)
+
+    def assoc(self, a: str, b: str) -> float:
+        """assoc(a, b) in nats (see the class docstring)."""
+        pa, pb = self.count[a] / (2 * self.m), self.count[b] / (2 * self.m)
+        expected = self.m * pa * pb * (1 if a == b else 2)
+        return math.log((self.pairs[min(a, b), max(a, b)] + 1) / (expected + 1))
+
+    def score(self, poems: list[list[str]]) -> dict[str, float]:
+        """{"share", "assoc"}: the mean over poems of the share of positively associated pairs
+        and of the mean assoc of their middle couplets' positions."""
+        shares, means = [], []
+        for poem in poems:
+            scores = [self.assoc(a, b) for a, b in self._pairs(poem)]
+            if scores:
+                shares.append(sum(s > 0 for s in scores) / len(scores))
+                means.append(sum(scores) / len(scores))
+        n = max(1, len(shares))
+        return {"share": sum(shares) / n, "assoc": sum(means) / n}
+
+    def figures(self, poems: list[list[str]], seed: int = 0) -> dict[str, float]:
+        """`parallelism` and `parallelism_assoc` of the poems, and both of the same poems with
+        their even lines shuffled across poems (`*_shuffled`, a seeded permutation per line)."""
+        rng = random.Random(seed)
+        columns = [[p[i] for p in poems] for i in range(len(poems[0]) if poems else 0)]
+        for column in columns[1::2]:
+            rng.shuffle(column)
+        shuffled = [list(lines) for lines in zip(*columns, strict=True)]
+        own, mixed = self.score(poems), self.score(shuffled)
+        return {
+            "parallelism": own["share"],
+            "parallelism_shuffled": mixed["share"],
+            "parallelism_assoc": own["assoc"],
+            "parallelism_assoc_shuffled": mixed["assoc"],
+        }
+
+
+@functools.cache
+def parallelism_judge() -> Parallelism:
+    """The 对仗 judge, fitted on the train splits of the shipped corpora of the eight-line
+    forms (tang-wuyan-lushi, tang-qiyan-lushi; see `forms.FORMS`): about 21,000 poems, built in
+    a few seconds."""
+    poems = []
+    for form in FORMS.values():
+        if form.shape.n_lines < LUSHI_LINES:
+            continue
+        path = resources.files("poetvae.corpora").joinpath(form.corpus, "train.txt.gz")
+        with gzip.open(str(path), "rt", encoding="utf-8") as f:
+            poems.extend(split_lines(line) for line in f)
+    return Parallelism(poems)
 
 
 def train_overlap(poems: list[list[str]], train: list[str]) -> dict[str, float]:
@@ -361,7 +452,8 @@ def evaluate(
         poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and
         the two fluency judges included (`bigram_nll_per_char`, a CharBigram fitted on the
         train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
-        directly.
+        directly; for a model of eight lines also `parallelism` (see `Parallelism`, with
+        `parallelism_assoc` and both figures of the poems' even lines shuffled across poems).
     """
     from .generate import generate
     from .train import encode_poems
@@ -380,6 +472,12 @@ def evaluate(
     real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
     judge = CharBigram(corpus.splits.get("train", []), n)
     outside = song_judge(n)
+    couplets = {"samples": {}, "reference": {}}
+    if model.cfg.n_lines >= LUSHI_LINES:  # 对仗 of the middle couplets of a 律诗
+        couplets = {
+            "samples": parallelism_judge().figures(samples, seed),
+            "reference": parallelism_judge().figures(real, seed),
+        }
     return {
         "split": split,
         "data": data,
@@ -389,6 +487,7 @@ def evaluate(
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
             **whole_poem_figures(samples, corpus.splits.get("train", []), seed),
+            **couplets["samples"],
             **asdict(decoding),
             "passes": decoding.passes_for(model.cfg.decoder),
         },
@@ -398,5 +497,6 @@ def evaluate(
             "bigram_nll_per_char": judge.nll_per_char(real),
             "song_bigram_nll_per_char": outside.nll_per_char(real),
             **whole_poem_figures(real, corpus.splits.get("train", []), seed),
+            **couplets["reference"],
         },
     }

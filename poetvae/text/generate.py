@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from .constraints import Constraints, form_of, rhyme_constraints
+from .constraints import Constraints, rhyme_constraints
 from .corpus import chunk
 from .decoding import Decoding
 from .model import MASK, PoetVAE
@@ -371,7 +371,7 @@ def refine_latents(
 
 def to_poems(model: PoetVAE, ids: Tensor) -> list[list[str]]:
     """(B, L) ids -> B poems, each a list of lines."""
-    form = form_of(model)
+    form = model.cfg.shape
     return [chunk(model.vocab.decode(row.tolist()), form) for row in ids]
 
 

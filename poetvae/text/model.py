@@ -41,7 +41,7 @@ from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
 from ..core.priors import build_prior
-from .bundled import FORMS, bundled_model
+from .forms import FORMS, Shape, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import Vocab
 
@@ -76,6 +76,11 @@ class PoetVAEConfig:
     @property
     def seq_len(self) -> int:
         return self.n_lines * self.chars_per_line
+
+    @property
+    def shape(self) -> Shape:
+        """The shape of the poems the model writes: the one place it is rebuilt from a config."""
+        return Shape(self.n_lines, self.chars_per_line)
 
     @classmethod
     def preset(cls, name: str, **fields) -> "PoetVAEConfig":
@@ -350,8 +355,8 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
     load the bundled model of a form.
 
     Args:
-        path: a run directory or checkpoint folder, or a form name ("wuyan", "qiyan"; see
-            `bundled.FORMS`) where no such folder exists.
+        path: a run directory or checkpoint folder, or a form name ("wuyan", "wulu", ...; see
+            `forms.FORMS`) where no such folder exists.
         device: where the model goes.
 
     Raises:

@@ -13,9 +13,20 @@ masks for constrained decoding. The rules follow the standard textbook account (
 5. ``rhyme``: the rhyme positions (ends of lines 2, 4, 6, 8) share a rhyme group. A couplet has a
    single rhyme position, so the rule does not apply: ``None``, left out of rates.
 6. ``adhesion`` (粘): position 2 of the first line of each couplet after the first has the tone of
-   position 2 of the line before it. Reported alone and left out of ``"all"``: 失粘 was common
-   and accepted in Tang quatrains (折腰体, e.g. 王维《送元二使安西》), so it is a style marker
-   rather than a defect; ``None`` for couplets.
+   position 2 of the line before it. In a quatrain it is reported alone and left out of
+   ``"all"``: 失粘 was common and accepted in Tang quatrains (折腰体, e.g. 王维《送元二使安西》),
+   so it is a style marker there rather than a defect. In a regulated poem of eight lines (律诗)
+   粘 is a rule like the others and part of ``"all"`` (`rules_of`); ``None`` for couplets.
+
+The same rules read any even number of lines: a 律诗 is four couplets, each opposed within and
+stuck (粘) to the one before, rhyming level on lines 2, 4, 6 and 8. Its middle couplets' 对仗
+(parallelism) is a matter of words, not tones: ``text.evaluate.Parallelism`` measures it.
+
+Beside the rules, ``template`` (in `rates`; `fits_template` for one poem) asks more than they
+do: that the poem fills one of the regulated templates of `valid_patterns` with a character of
+one known tone at every fixed position, no heteronym or unknown character among them. That is
+what ``--tones strict`` writes (it draws fixed positions among such characters only), where the
+rules let a heteronym pass for either tone.
 
 Tones come from ``corpora/tones.tsv``: per character, how often the chinese-poetry data set's
 ``dist/strains`` annotations mark it 平 or 仄 across Tang poems (see ``corpora/README.md``). A
@@ -65,8 +76,10 @@ MIN_COUNT = 3
 PING_SHARE = 0.8
 
 RULES = ("alternation", "opposition", "level_rhyme", "no_three_level_tail", "rhyme", "adhesion")
-# Rules that make up "all"; adhesion is reported alone (see the module docstring).
+# Rules that make up "all" in a quatrain or couplet; adhesion is reported alone there, and is
+# one of them in a 律诗 (see the module docstring and `rules_of`).
 STRICT_RULES = RULES[:5]
+LUSHI_LINES = 8  # from this many lines on, 粘 is part of "all"
 
 RHYME_BOOKS = {"pingshui": "平水韵", "xinyun": "中华新韵"}  # name -> the book's own name
 DEFAULT_RHYME_BOOK = "pingshui"
@@ -257,6 +270,12 @@ def _agree(a: str, b: str) -> bool:
     return EITHER in (a, b) or a == b
 
 
+def rules_of(n_lines: int) -> tuple[str, ...]:
+    """The rules that make up ``"all"`` for poems of `n_lines` lines: `STRICT_RULES`, and
+    adhesion too from eight lines on (律诗)."""
+    return RULES if n_lines >= LUSHI_LINES else STRICT_RULES
+
+
 def check(lines: Sequence[str], book: str = DEFAULT_RHYME_BOOK) -> dict[str, bool | None]:
     """Check each prosody rule on one poem (see the module docstring for the rules).
 
@@ -266,8 +285,8 @@ def check(lines: Sequence[str], book: str = DEFAULT_RHYME_BOOK) -> dict[str, boo
 
     Returns:
         rule name -> True (passes), False (fails) or None (does not apply: ``rhyme`` and
-        ``adhesion`` for a couplet), plus ``"all"``: every applicable rule of ``STRICT_RULES``
-        passes (adhesion is not part of it).
+        ``adhesion`` for a couplet), plus ``"all"``: every applicable rule of
+        ``rules_of(len(lines))`` passes (adhesion is part of it for eight lines, not for four).
 
     Raises:
         ValueError: the lines are not an even number of equally long 5- or 7-character lines,
@@ -292,8 +311,23 @@ def check(lines: Sequence[str], book: str = DEFAULT_RHYME_BOOK) -> dict[str, boo
         if len(couplets) < 2
         else all(_agree(tones[i - 1][1], tones[i][1]) for i in range(2, len(lines), 2)),
     }
-    result["all"] = all(result[rule] is not False for rule in STRICT_RULES)
+    result["all"] = all(result[rule] is not False for rule in rules_of(len(lines)))
     return result
+
+
+def fits_template(lines: Sequence[str]) -> bool:
+    """Whether the poem fills a regulated template (`valid_patterns`) with a character of one
+    known tone at every fixed (平 or 仄) position: no heteronym and no unknown character there.
+
+    Raises:
+        ValueError: as ``check``.
+    """
+    n = _shape(lines)
+    classes = [_tone_class(c) for c in "".join(lines)]
+    return any(
+        all(want == "中" or got == want for want, got in zip("".join(tpl), classes, strict=True))
+        for tpl in valid_patterns(len(lines), n)
+    )
 
 
 def _rhymes(lines: Sequence[str], book: str) -> bool | None:
@@ -317,12 +351,14 @@ def rates(
     Returns:
         rule name and ``"all"`` -> share of poems passing it, among the poems where it applies
         (None if it applies to none, e.g. ``rhyme`` over couplets); ``"rhyme_<book>"`` for each
-        of `RHYME_BOOKS`: the rhyme rule by that book; ``"n"``: number of poems;
+        of `RHYME_BOOKS`: the rhyme rule by that book; ``"template"``: share of poems that
+        `fits_template` (a regulated template, no heteronym at a fixed position); ``"n"``:
+        number of poems;
         ``"heteronym_share"`` / ``"unknown_share"``: share of tone-checked positions (those read
         by rules 1-4) holding a heteronym / an unknown character, pooled over all poems.
     """
     by_book = tuple(f"rhyme_{b}" for b in RHYME_BOOKS)
-    passed = dict.fromkeys((*RULES, "all", *by_book), 0)
+    passed = dict.fromkeys((*RULES, "all", *by_book, "template"), 0)
     applied = dict.fromkeys(passed, 0)
     counts = {"heteronym": 0, "unknown": 0, "positions": 0}
     n_poems = 0
@@ -330,6 +366,7 @@ def rates(
         n_poems += 1
         results = check(lines, book)
         results.update({f"rhyme_{b}": _rhymes(lines, b) for b in RHYME_BOOKS})
+        results["template"] = fits_template(lines)
         for rule, ok in results.items():
             applied[rule] += ok is not None
             passed[rule] += bool(ok)

@@ -13,7 +13,7 @@ from ..core.config import apply_overrides, from_dict, to_dict
 from ..core.device import seed_everything
 from ..core.priors import fit_mixture
 from ..core.train import Progress, TrainConfig, fit
-from .corpus import Corpus, Form, load_corpus
+from .corpus import Corpus, load_corpus
 from .model import PoetVAE, PoetVAEConfig, files, load
 from .vocab import Vocab
 
@@ -92,7 +92,7 @@ def train(
     if resume:
         check_resume(out, overrides)
         model = load(out, device)
-        if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
+        if model.cfg.shape != corpus.form:
             raise ValueError(f"{out} was trained on another form than {corpus.form}")
         model.train()
     else:
@@ -105,7 +105,7 @@ def train(
             lines = corpus.form.n_lines
             if cfg.chars_per_line != corpus.form.chars_per_line or lines % cfg.n_lines:
                 raise ValueError(
-                    f"{init_from} writes {cfg.n_lines} x {cfg.chars_per_line} poems: it cannot "
+                    f"{init_from} writes poems of {cfg.shape}: it cannot "
                     f"start a model of {corpus.form} (same line length, a multiple of its lines)"
                 )
             cfg = replace(cfg, n_lines=lines)
@@ -189,10 +189,9 @@ def fit_prior(
     Raises:
         ValueError: a corpus of another form, or more components than training poems.
     """
-    if Form(model.cfg.n_lines, model.cfg.chars_per_line) != corpus.form:
+    if model.cfg.shape != corpus.form:
         raise ValueError(
-            f"the model writes {model.cfg.n_lines} x {model.cfg.chars_per_line} "
-            f"poems, the corpus holds {corpus.form}"
+            f"the model writes poems of {model.cfg.shape}, the corpus holds {corpus.form}"
         )
     mu, logvar = posteriors(model, encode_poems(model.vocab, corpus.splits["train"]))
     prior = fit_mixture(mu, logvar, n_components, steps=steps, seed=seed, log=log)

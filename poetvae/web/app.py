@@ -38,8 +38,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..text import compose, constraints, prosody
-from ..text.bundled import FORMS, SHAPES, bundled_model
 from ..text.corpus import format_poem, split_lines
+from ..text.forms import FORMS, bundled_model
 from ..text.generate import stream
 from . import params
 from .limits import Limits
@@ -108,10 +108,12 @@ class Models:
                     model = load(path, pick_device(self.device))
                 except (ValueError, OSError, RuntimeError) as e:
                     raise Refused(500, f"could not load the {form} model: {_line(e)}") from None
-                shape = (model.cfg.n_lines, model.cfg.chars_per_line)
-                if shape != SHAPES[form]:
+                shape = model.cfg.shape
+                if shape != FORMS[form].shape:
                     raise Refused(
-                        500, f"the {form} model at {path} writes {shape[0]} lines of {shape[1]}"
+                        500,
+                        f"the {form} model at {path} writes {shape.n_lines} lines of "
+                        f"{shape.chars_per_line}",
                     )
                 if self.before_call is not None:
                     for part in (model.encoder, model.decoder):
@@ -120,14 +122,21 @@ class Models:
             return self._loaded[form]
 
     def available(self) -> dict[str, dict]:
-        """form -> its name and whether a model is there (nothing is loaded)."""
+        """form -> its titles, shape and whether a model is there (nothing is loaded), for
+        every registered form in the registry's order."""
         out = {}
-        for form, title in FORMS.items():
+        for name, form in FORMS.items():
             try:
-                ok = self.path(form).exists()
+                ok = self.path(name).exists()
             except Refused:
                 ok = False
-            out[form] = {"title": title, "available": ok}
+            out[name] = {
+                "title": form.label,
+                "name_zh": form.title,
+                "lines": form.shape.n_lines,
+                "chars_per_line": form.shape.chars_per_line,
+                "available": ok,
+            }
         return out
 
 

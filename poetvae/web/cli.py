@@ -12,7 +12,7 @@ DEFAULTS = Limits()
 
 
 def _checkpoints(ctx, param, values: tuple[str, ...]) -> dict[str, Path]:
-    from ..text.bundled import FORMS  # no torch there
+    from ..text.forms import FORMS  # no torch there
 
     out = {}
     for item in values:

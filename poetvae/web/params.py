@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..text.bundled import DEFAULT_FORM, FORMS
 from ..text.decoding import MAX_TEMPERATURE, Decoding
+from ..text.forms import DEFAULT_FORM, FORMS
 from ..text.prosody import RHYME_BOOKS
 from .limits import Limits
 

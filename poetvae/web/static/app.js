@@ -49,12 +49,14 @@ function fields() {
 
 function setField(input, value) {
   if (input instanceof RadioNodeList) input.value = value;
+  else if (input.type === "radio") input.checked = input.value === value; // a lone form button
   else if (input.type === "checkbox") input.checked = value === true || value === "true" || value === "1";
   else input.value = value ?? "";
 }
 
 function getField(input) {
   if (input instanceof RadioNodeList) return input.value;
+  if (input.type === "radio") return input.checked ? input.value : "";
   if (input.type === "checkbox") return input.checked;
   return input.value.trim();
 }
@@ -360,14 +362,24 @@ function bounds() {
   }
 }
 
+function formButtons() {
+  // one button per form the server has a model for, in its order, plus the default form and a
+  // form the link names, so that such a link is still read (the API answers with its error)
+  const named = new URLSearchParams(location.search).get("form");
+  const fieldset = $("fieldset.forms");
+  for (const [name, info] of Object.entries(spec.forms)) {
+    if (!info.available && name !== named && name !== spec.write.form.default) continue;
+    const input = el("input", { type: "radio", name: "form", value: name });
+    const label = el("label", {}, input, ` ${info.name_zh} `, el("small", { text: `${info.chars_per_line} × ${info.lines}` }));
+    if (!info.available) label.classList.add("missing");
+    label.title = info.available ? info.title : `${info.title}: no model on this server`;
+    fieldset.append(label);
+  }
+}
+
 function ready() {
   bounds();
-  // a link that names a missing form is still read; the API answers with its error
-  for (const [name, info] of Object.entries(spec.forms)) {
-    const radio = form.querySelector(`input[name=form][value=${name}]`);
-    if (radio && !info.available) radio.parentElement.classList.add("missing");
-    if (radio) radio.parentElement.title = info.available ? info.title : `${info.title}: no model on this server`;
-  }
+  formButtons();
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   for (const type of ["click", "dblclick", "keydown"]) $("#poems").addEventListener(type, revise);
   for (const radio of form.querySelectorAll("input[name=form]")) radio.addEventListener("change", () => run());

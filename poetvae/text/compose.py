@@ -34,7 +34,7 @@ from .constraints import (
 )
 from .corpus import parse_poem
 from .decoding import Decoding
-from .generate import check_count, decode, decode_latents, n_uniforms, to_poems
+from .generate import check_count, conditioned, decode, decode_latents, n_uniforms, to_poems
 from .model import PoetVAE
 from .sampling import pick, prior_draws
 
@@ -97,8 +97,10 @@ def write(
     rerank: int = 1,
     search: bool = True,
     start: int = 0,
+    keywords: str | list[str] | None = None,
 ) -> list[list[str]]:
-    """Poems from the prior under any combination of constraints.
+    """Poems from the prior (given keywords: p(z | keywords)) under any combination of
+    constraints.
 
     Args:
         model: a PoetVAE.
@@ -115,6 +117,8 @@ def write(
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
         start: index of the first poem within the seed's sequence (see `generate.stream`).
+        keywords: 1 to 4 words the poems are about (see `generate.generate`); the fixed
+            characters' posterior search and the rerank score are then given them too.
 
     Returns:
         n poems, each a list of lines.
@@ -127,6 +131,7 @@ def write(
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
     check_count(n)
+    model = conditioned(model, keywords)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},

@@ -88,6 +88,31 @@ def test_parse_keywords_refuses_bad_input_in_one_line(text, message):
         parse_keywords(text)
 
 
+def test_a_conditional_mixture_is_the_mixture_reweighted_and_moved():
+    from poetvae.core.priors import GaussianMixture
+
+    torch.manual_seed(0)
+    base = GaussianMixture(3, 5)
+    z = torch.randn(7, 3)
+    zero = base.reweighted(torch.zeros(1, 5), torch.zeros(1, 3))
+    assert torch.allclose(zero.log_prob(z), base.log_prob(z))
+    offset, shift = torch.randn(1, 3), torch.randn(1, 5)
+    moved = base.reweighted(shift, offset)
+    reweighted = base.reweighted(shift)
+    assert torch.allclose(moved.log_prob(z + offset), reweighted.log_prob(z), atol=1e-5)
+    # the reweighted density is a mixture with weights softmax(logits + shift)
+    w = (base.logits + shift[0]).softmax(0)
+    one = [GaussianMixture(3, 1) for _ in range(5)]
+    for k, g in enumerate(one):
+        g.load_state_dict({"logits": torch.zeros(1), "means": base.means[k : k + 1],
+                           "logvars": base.logvars[k : k + 1]})  # fmt: skip
+    manual = torch.stack([g.log_prob(z) for g in one]).exp().T @ w
+    assert torch.allclose(reweighted.log_prob(z).exp(), manual, rtol=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    far = base.reweighted(shift, torch.full((1, 3), 100.0)).sample(500, gen)
+    assert (far.mean(0) > 90).all()
+
+
 def _tiny(prior: str, decoder: str, vocab_size: int = 50) -> PoetVAE:
     comps = 4 if prior == "mixture" else 0
     cfg = PoetVAEConfig.preset(

@@ -9,7 +9,8 @@ Every prior is an nn.Module with
 
 Conditional priors p(z | c) over these (a conditional VAE: Sohn et al. 2015): `DiagonalGaussian`
 with per-row mean and variance over a standard-normal model, and `GaussianMixture.reweighted`,
-the same components with per-row weights, over a mixture model.
+the same components with per-row weights and moved together by a per-row offset, over a
+mixture model.
 
 `GaussianMixture` is K diagonal Gaussians with learned weights. Initialised on the posteriors of
 K training items it is the VampPrior of Tomczak & Welling (2018, "VAE with a VampPrior") with
@@ -92,29 +93,38 @@ class GaussianMixture(nn.Module):
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)
 
-    def reweighted(self, shift: Tensor) -> "Reweighted":
-        """p(z | c) = sum_k w_k(c) N(z; m_k, v_k) with logits + shift, shift (B, K) or (1, K):
-        the same components, weighed by a condition (the components are where items live; a
-        condition picks among them)."""
-        return Reweighted(self, shift)
+    def reweighted(self, shift: Tensor, offset: Tensor | None = None) -> "Reweighted":
+        """p(z | c) = sum_k w_k(c) N(z; m_k + offset(c), v_k), the weights' logits plus shift.
+
+        The same components, weighed by a condition (they are where items live; a condition
+        picks among them) and moved together by an offset.
+
+        Args:
+            shift: (B, K) or (1, K) added to the logits.
+            offset: (B, Z) or (1, Z) added to every mean; None = 0.
+        """
+        return Reweighted(self, shift, offset)
 
 
 class Reweighted(nn.Module):
-    """A GaussianMixture with its weights' logits shifted per row (see `reweighted`); its KL
-    is a one-sample Monte Carlo estimate, as the mixture's."""
+    """A GaussianMixture with its weights' logits shifted and its means moved per row (see
+    `reweighted`); its KL is a one-sample Monte Carlo estimate, as the mixture's."""
 
-    def __init__(self, base: GaussianMixture, shift: Tensor):
+    def __init__(self, base: GaussianMixture, shift: Tensor, offset: Tensor | None = None):
         super().__init__()
-        self.base, self.shift = base, shift
+        self.base, self.shift, self.offset = base, shift, offset
         self.latent_dim = base.latent_dim
 
     def log_prob(self, z: Tensor) -> Tensor:
+        # every component moved by the offset: the mixture's density at z - offset
+        z = z if self.offset is None else z - self.offset
         return self.base.log_prob(z, self.base.logits + self.shift)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         if self.shift.shape[0] != 1:
             raise ValueError("sample a reweighted mixture of one condition (shift of shape (1, K))")
-        return self.base.sample(n, generator, self.base.logits + self.shift[0])
+        z = self.base.sample(n, generator, self.base.logits + self.shift[0])
+        return z if self.offset is None else z + self.offset.detach().float().cpu()
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)

@@ -26,7 +26,8 @@ bounds are the ELBO's alone. `keywords` > 0 makes it a conditional VAE (Sohn et 
 of up to that many keywords c, each read through its characters (the mean of their tied
 embeddings, then an MLP), the set pooled by a masked mean: the encoder reads c (q(z | x, c)),
 each decoder head reads it beside z, and p(z | c) is `core.priors`' conditional prior (the
-mixture reweighted by c, or a Gaussian N(mu(c), sigma(c)) over a standard-normal model).
+mixture reweighted and moved by c, or a Gaussian N(mu(c), sigma(c)) over a standard-normal
+model).
 Every layer that reads c is linear in it without a bias, zero-initialised, so that c = ∅ (the
 zero vector) is exactly the unconditional model and a conditional model warm-started from an
 unconditional one begins as it. Training gives each poem a random non-empty subset of its
@@ -181,7 +182,8 @@ class PoetVAE(nn.Module):
             # what reads c: zero and bias-free, so c = 0 (no keyword) changes nothing
             self.enc_cond = nn.Linear(D, 2 * D, bias=False)
             self.head_cond = nn.Linear(D, cfg.n_heads * cfg.head_dim, bias=False)
-            width = cfg.prior_components if cfg.prior == "mixture" else 2 * Z
+            # the mixture's logit shift and mean offset, or a Gaussian's mean and log variance
+            width = cfg.prior_components + Z if cfg.prior == "mixture" else 2 * Z
             self.prior_cond = nn.Linear(D, width, bias=False)
             for layer in (self.enc_cond, self.head_cond, self.prior_cond):
                 nn.init.zeros_(layer.weight)
@@ -213,9 +215,10 @@ class PoetVAE(nn.Module):
         """p(z | c) for (B, D) conditions (or (1, D), broadcast); `prior` for None."""
         if cond is None:
             return self.prior
-        shift = self.prior_cond(cond).float()  # (B, K) or (B, 2Z)
+        shift = self.prior_cond(cond).float()  # (B, K + Z) or (B, 2Z)
         if isinstance(self.prior, GaussianMixture):
-            return self.prior.reweighted(shift)
+            k = self.cfg.prior_components
+            return self.prior.reweighted(shift[:, :k], shift[:, k:])
         return DiagonalGaussian(*shift.chunk(2, dim=-1))
 
     def given(self, kw: Tensor | None) -> "PoetVAE | Given":

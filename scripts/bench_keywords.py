@@ -1,7 +1,9 @@
 """Poems on a theme, judged from outside: for each of a set of everyday themes, the share of
 poems that hold the keyword (or one of its characters) and how related the poem's other
-characters are to it, for poems written given the keyword, for unconditioned samples and for
-real test poems that hold it. Also the speed of generation with keywords. Prints JSON.
+characters are to it, for poems written given the keyword (`placed`: as `poetvae generate
+--keywords` writes them, the keyword placed where z makes it likeliest; `conditioned`: the
+model alone), for unconditioned samples and for real test poems that hold it. Also the speed
+of generation with keywords (`placed`, as the CLI). Prints JSON.
 
 Relatedness is estimated on text no corpus trains on, the Song poems of
 corpora/song-judge/poems.txt.gz: the pointwise mutual information of a keyword character a and
@@ -25,6 +27,7 @@ from importlib import resources
 
 import torch
 
+from poetvae.text.compose import write
 from poetvae.text.corpus import load_corpus
 from poetvae.text.decoding import Decoding
 from poetvae.text.generate import generate
@@ -61,7 +64,8 @@ class SongPMI:
 
 
 def figures(keyword: str, poems: list[str], judge: SongPMI, train_lines: set[str], n: int):
-    """Share holding the keyword / one of its characters, mean relatedness, copied lines."""
+    """Share holding the keyword / one of its characters, mean relatedness, copied lines (the
+    share of lines found in the train split)."""
     if not poems:
         return {"n": 0}
     rel = [r for p in poems if (r := judge.relatedness(keyword, p)) is not None]
@@ -104,22 +108,25 @@ def main() -> None:
         row = {
             "real_from": sources,
             "unconditioned": figures(theme, unconditioned, judge, train_lines, n),
-            "real": figures(theme, real[: args.n], judge, train_lines, n),
+            "real": figures(theme, real[: args.n], judge, set(), n),  # real: none copied
         }
         if model.cfg.keywords:
             start = time.perf_counter()
-            try:
-                poems = generate(model, args.n, decoding, seed=args.seed, keywords=theme)
+            try:  # as `poetvae generate --keywords`: conditioned, and the keyword placed
+                poems = write(model, args.n, decoding, seed=args.seed, keywords=theme)
             except ValueError as e:  # a character the model does not know
-                row["conditioned"] = {"n": 0, "error": str(e)}
+                row["placed"] = {"n": 0, "error": str(e)}
                 out["themes"][theme] = row
                 continue
             spent += time.perf_counter() - start
             made += len(poems)
-            row["conditioned"] = figures(theme, ["".join(p) for p in poems], judge, train_lines, n)
+            row["placed"] = figures(theme, ["".join(p) for p in poems], judge, train_lines, n)
             row["examples"] = ["".join(p) for p in poems[:5]]
+            # the model alone: p(z | keyword) and a decoder that reads it, nothing placed
+            alone = generate(model, args.n, decoding, seed=args.seed, keywords=theme)
+            row["conditioned"] = figures(theme, ["".join(p) for p in alone], judge, train_lines, n)
         out["themes"][theme] = row
-    kinds = ("conditioned", "unconditioned", "real")
+    kinds = ("placed", "conditioned", "unconditioned", "real")
     out["mean"] = {
         kind: {
             key: sum(r[kind][key] for r in out["themes"].values()) / len(themes)

@@ -183,6 +183,19 @@ def test_generate_and_write_take_keywords_with_every_constraint(cond_run):
         conditioned(model, unknown[:2])
 
 
+def test_write_places_every_keyword_where_the_poems_z_likes_it(cond_run):
+    model = load(cond_run)
+    for poem in write(model, 8, seed=2, keywords="明月,山"):
+        text = "".join(poem)
+        assert "明月" in text and "山" in text
+        assert all("明月" in line or "明" not in line for line in poem)  # within one line
+    # the rhyme positions are left to the rhyme, a kept character stays
+    for poem in write(model, 8, seed=2, keywords="山", acrostic="春夏秋冬", tones="strict"):
+        assert [line[0] for line in poem] == list("春夏秋冬")
+    alone = write(model, 8, seed=2, keywords="明月,山", place=False)
+    assert alone != write(model, 8, seed=2, keywords="明月,山")
+
+
 def test_an_unconditional_model_given_keywords_is_a_clear_error(tiny_run):
     with pytest.raises(ValueError, match="trained without keywords"):
         generate(load(tiny_run), 1, keywords="明月")

@@ -341,8 +341,9 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     default=None,
     metavar="WORDS",
     help="The theme (题): one to four words the poems are about, separated by commas, 、 or "
-    "spaces, e.g. 明月,故乡; z is drawn from p(z | keywords) and the decoder reads them. Needs a "
-    "model trained with keywords (--set keywords=4); combines with every other option.",
+    "spaces, e.g. 明月,故乡; z is drawn from p(z | keywords), the decoder reads them, and each "
+    "is written where the poem's z makes it likeliest. Needs a model trained with keywords "
+    "(--set keywords=4); combines with every other option.",
 )
 @click.option(
     "--tones",
@@ -392,13 +393,16 @@ def generate(
     from .generate import conditioned, stream
     from .generate import generate as draw
 
-    model = conditioned(model, words)
+    if words:
+        conditioned(model, words)  # a model without keywords or unknown characters: here
 
     constraints = {}
-    if acrostic or pattern or tones != "free" or rerank > 1:
+    if acrostic or pattern or tones != "free" or rerank > 1 or words:
         from .compose import write as draw
 
-        constraints = dict(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
+        constraints = dict(
+            acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank, keywords=words
+        )
     poems = stream(draw, model, n, seed, decoding=decoding, **constraints)
     with _reading(model, *(text for text in (acrostic, pattern) if text)):
         _echo_poems(poems, fmt)

@@ -337,7 +337,8 @@ def generate(
         seed: same seed, same poems; poem i of a seed is the same whatever n is.
         start: index of the first poem within the seed's sequence (see `stream`).
         keywords: 1 to 4 words the poems are about (a conditional model only): a string
-            separated by commas, 、 or spaces, or a list.
+            separated by commas, 、 or spaces, or a list. Left to the model: `compose.write`
+            (and `poetvae generate`) also writes each where the poem's z makes it likeliest.
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).

@@ -226,7 +226,9 @@ def fit_prior(
     log=None,
 ) -> PoetVAE:
     """The model with a GaussianMixture prior fitted to the aggregate posterior of the corpus'
-    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged.
+    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged. A
+    conditional model's p(z | c) starts anew (its weights were for the old components): it
+    is the fitted mixture for every c until trained again.
 
     Raises:
         ValueError: a corpus of another form, or more components than training poems.

@@ -8,15 +8,13 @@ import torch
 from click.testing import CliRunner
 
 from poetvae.cli import main
-from poetvae.core.device import pick_device
-from poetvae.core.train import TrainConfig
 from poetvae.text.compose import write
 from poetvae.text.corpus import load_corpus
 from poetvae.text.evaluate import score_split
 from poetvae.text.generate import conditioned, generate
 from poetvae.text.keywords import STOP, KeywordExtractor, extract, parse_keywords
 from poetvae.text.model import PoetVAE, PoetVAEConfig, load
-from poetvae.text.train import encode_keywords, encode_poems, train, warm_start
+from poetvae.text.train import encode_keywords, encode_poems, warm_start
 
 from .conftest import shipped_poems
 
@@ -30,19 +28,8 @@ def extractor():
 
 
 @pytest.fixture(scope="module")
-def cond_run(tmp_path_factory, tiny_run, poem_file):
-    """A conditional tiny model warm-started from `tiny_run` (keywords extracted on the fly)."""
-    out = tmp_path_factory.mktemp("runs") / "tiny-keywords"
-    cfg = TrainConfig(max_steps=20, batch_size=32, warmup_steps=2, eval_every=0)
-    train(
-        str(poem_file),
-        out,
-        cfg,
-        pick_device("cpu"),
-        overrides=("keywords=4",),
-        init_from=tiny_run,
-    )
-    return out
+def cond_run(tiny_keywords_run):
+    return tiny_keywords_run
 
 
 def test_keywords_of_known_poems_are_their_theme_and_never_function_characters(extractor):

@@ -27,13 +27,12 @@ of up to that many keywords c, each read through its characters (the mean of the
 embeddings, then an MLP), the set pooled by a masked mean: the encoder reads c (q(z | x, c)),
 each decoder head reads it beside z, and p(z | c) is `core.priors`' conditional prior (the
 mixture reweighted and moved by c, or a Gaussian N(mu(c), sigma(c)) over a standard-normal
-model).
-Every layer that reads c is linear in it without a bias, zero-initialised, so that c = ∅ (the
-zero vector) is exactly the unconditional model and a conditional model warm-started from an
-unconditional one begins as it. Training gives each poem a random non-empty subset of its
-keywords, or none with probability KEYWORD_DROP. `prior` is p(z) (core.priors): "normal", or
-"mixture" with `prior_components` Gaussians, fitted after training (`train.fit_prior`) or
-trained jointly, its KL then taken by Monte Carlo.
+model). Every layer that reads c is linear in it without a bias, zero-initialised, so that
+c = ∅ (the zero vector) is exactly the unconditional model and a conditional model
+warm-started from an unconditional one begins as it. Training gives each poem a random
+non-empty subset of its keywords, or none with probability KEYWORD_DROP. `prior` is p(z)
+(core.priors): "normal", or "mixture" with `prior_components` Gaussians, fitted after training
+(`train.fit_prior`) or trained jointly, its KL then taken by Monte Carlo.
 """
 
 from dataclasses import dataclass

@@ -55,6 +55,22 @@ def tiny_run(tmp_path_factory, poem_file):
 
 
 @pytest.fixture(scope="session")
+def tiny_keywords_run(tmp_path_factory, tiny_run, poem_file):
+    """A conditional tiny model (keywords=4) warm-started from `tiny_run`, its corpus's keywords
+    extracted on the fly."""
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny-keywords"
+    cfg = TrainConfig(max_steps=20, batch_size=32, warmup_steps=2, eval_every=0)
+    train(
+        str(poem_file), out, cfg, pick_device("cpu"), overrides=("keywords=4",), init_from=tiny_run
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_qiyan_run(tmp_path_factory):
     """A tiny seven-character-quatrain (七言) model, trained as `tiny_run` is."""
     from poetvae.core.device import pick_device

@@ -259,3 +259,21 @@ def test_a_typed_character_is_kept_and_a_bad_one_is_a_one_line_message(page, stu
     card.locator(".ch[data-pos='0']").focus()
     page.keyboard.press("Space")  # the keyboard keeps a character too
     assert card.locator(".ch.kept").count() == 2
+
+
+def test_a_theme_link_writes_on_the_theme_and_a_rewrite_keeps_it(page, tiny_keywords_run):
+    from poetvae.web.app import create_app
+
+    from .conftest import serving
+
+    with serving(create_app({"wuyan": tiny_keywords_run})) as url:
+        page.goto(url + "/?keywords=%E6%98%8E%E6%9C%88&n=2&seed=1")  # ?keywords=明月
+        written = poems(page)
+        assert len(written) == 2 and all("明月" in "".join(p) for p in written)
+        assert page.input_value("input[name=keywords]") == "明月"
+        query = urllib.parse.urlparse(page.get_attribute("#share", "href")).query
+        assert urllib.parse.parse_qs(query)["keywords"] == ["明月"]
+        card = page.locator("#poems .poem").nth(0)
+        card.locator("[data-act=rewrite]").click()
+        wait_version(page, 1)
+        assert "明月" in "".join(card_lines(card))

@@ -25,18 +25,27 @@ def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
     return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
 
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per latent dimension, in nats.
+def gaussian_kl(
+    mu: Tensor, logvar: Tensor, prior_mu: Tensor | None = None, prior_logvar: Tensor | None = None
+) -> Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(prior_mu, diag(exp(prior_logvar)))) per latent
+    dimension, in nats; to N(0, I) when the prior's parameters are None.
 
     Args:
         mu: (..., Z).
         logvar: (..., Z).
+        prior_mu, prior_logvar: (..., Z), broadcastable to mu (both or neither).
 
     Returns:
         (..., Z) per-dimension KL; sum over the last axis for the KL of a sample.
     """
-    # Appendix B: -1/2 * (1 + log sigma^2 - mu^2 - sigma^2)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+    if prior_mu is None:
+        # Appendix B: -1/2 * (1 + log sigma^2 - mu^2 - sigma^2)
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+    # 1/2 (log v_p - log v_q + (v_q + (m_q - m_p)^2) / v_p - 1)
+    return 0.5 * (
+        prior_logvar - logvar + (logvar.exp() + (mu - prior_mu).pow(2)) / prior_logvar.exp() - 1.0
+    )
 
 
 def log_normal(z: Tensor, mu: Tensor | None = None, logvar: Tensor | None = None) -> Tensor:

@@ -7,6 +7,11 @@ Every prior is an nn.Module with
   closed form where there is one (Kingma & Welling 2014, Appendix B) and otherwise the one-sample
   Monte Carlo estimate log q(z|x) - log p(z) at the reparameterized z that the decoder reads.
 
+Conditional priors p(z | c) over these (a conditional VAE: Sohn et al. 2015): `DiagonalGaussian`
+with per-row mean and variance over a standard-normal model, and `GaussianMixture.reweighted`,
+the same components with per-row weights and moved together by a per-row offset, over a
+mixture model.
+
 `GaussianMixture` is K diagonal Gaussians with learned weights. Initialised on the posteriors of
 K training items it is the VampPrior of Tomczak & Welling (2018, "VAE with a VampPrior") with
 real items as its pseudo-inputs, i.e. a sample of the aggregate posterior q(z) = E_x q(z|x);
@@ -60,11 +65,14 @@ class GaussianMixture(nn.Module):
         self.means = nn.Parameter(torch.randn(n_components, latent_dim))  # (K, Z)
         self.logvars = nn.Parameter(torch.zeros(n_components, latent_dim))  # (K, Z)
 
-    def log_prob(self, z: Tensor) -> Tensor:
+    def log_prob(self, z: Tensor, logits: Tensor | None = None) -> Tensor:
+        """log p(z) of (..., Z) latents; `logits` (..., K) replace the component weights' (see
+        `reweighted`)."""
         # float64: the expansion below subtracts terms of order z^2 / v (hundreds of nats for a
         # narrow component) to get a difference of order one
         z, logvars = z.double(), self.logvars.double()
-        log_w = self.logits.double().log_softmax(0)  # (K,)
+        logits = self.logits if logits is None else logits
+        log_w = logits.double().log_softmax(-1)  # (K,) or (..., K)
         m, inv = self.means.double(), (-logvars).exp()  # (K, Z) each
         # log N(z; m_k, v_k) = -1/2 sum_d (z^2 / v - 2 z m / v + m^2 / v + log v + log 2 pi), as
         # two (..., Z) @ (Z, K) products: no (..., K, Z) tensor, which is 0.7 GB for K = 4096
@@ -72,8 +80,11 @@ class GaussianMixture(nn.Module):
         quad = z.pow(2) @ inv.T - 2 * z @ (m * inv).T  # (..., K)
         return torch.logsumexp(log_w - 0.5 * (quad + const), dim=-1).float()
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        w = self.logits.detach().float().softmax(0).cpu()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, logits: Tensor | None = None
+    ) -> Tensor:
+        logits = self.logits if logits is None else logits.reshape(-1)
+        w = logits.detach().float().softmax(0).cpu()
         k = torch.multinomial(w, n, replacement=True, generator=generator)  # (n,)
         eps = torch.randn(n, self.latent_dim, generator=generator)
         means, logvars = self.means.detach().float().cpu(), self.logvars.detach().float().cpu()
@@ -81,6 +92,69 @@ class GaussianMixture(nn.Module):
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)
+
+    def reweighted(self, shift: Tensor, offset: Tensor | None = None) -> "Reweighted":
+        """p(z | c) = sum_k w_k(c) N(z; m_k + offset(c), v_k), the weights' logits plus shift.
+
+        The same components, weighed by a condition (they are where items live; a condition
+        picks among them) and moved together by an offset.
+
+        Args:
+            shift: (B, K) or (1, K) added to the logits.
+            offset: (B, Z) or (1, Z) added to every mean; None = 0.
+        """
+        return Reweighted(self, shift, offset)
+
+
+class Reweighted(nn.Module):
+    """A GaussianMixture with its weights' logits shifted and its means moved per row (see
+    `reweighted`); its KL is a one-sample Monte Carlo estimate, as the mixture's."""
+
+    def __init__(self, base: GaussianMixture, shift: Tensor, offset: Tensor | None = None):
+        super().__init__()
+        self.base, self.shift, self.offset = base, shift, offset
+        self.latent_dim = base.latent_dim
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        # every component moved by the offset: the mixture's density at z - offset
+        z = z if self.offset is None else z - self.offset
+        return self.base.log_prob(z, self.base.logits + self.shift)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        if self.shift.shape[0] != 1:
+            raise ValueError("sample a reweighted mixture of one condition (shift of shape (1, K))")
+        z = self.base.sample(n, generator, self.base.logits + self.shift[0])
+        return z if self.offset is None else z + self.offset.detach().float().cpu()
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        return log_normal(z, mu, logvar) - self.log_prob(z)
+
+
+class DiagonalGaussian(nn.Module):
+    """p(z | c) = N(mu(c), diag(exp(logvar(c)))), parameters (B, Z) or (1, Z): a conditional
+    prior over a standard-normal model, with its KL in closed form."""
+
+    def __init__(self, mu: Tensor, logvar: Tensor):
+        super().__init__()
+        self.mu, self.logvar = mu, logvar
+        self.latent_dim = mu.shape[-1]
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        return log_normal(z, self.mu, self.logvar)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        if self.mu.shape[0] != 1:
+            raise ValueError("sample a conditional Gaussian of one condition (mu of shape (1, Z))")
+        eps = torch.randn(n, self.latent_dim, generator=generator)
+        mu, logvar = self.mu.detach().float().cpu(), self.logvar.detach().float().cpu()
+        return mu + (0.5 * logvar).exp() * eps
+
+    def kl_dims(self, mu: Tensor, logvar: Tensor) -> Tensor:
+        """(B, Z) closed-form KL per dimension."""
+        return gaussian_kl(mu, logvar, self.mu, self.logvar)
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor | None = None) -> Tensor:
+        return self.kl_dims(mu, logvar).sum(-1)
 
 
 def build_prior(kind: str, latent_dim: int, n_components: int = 0) -> nn.Module:

@@ -340,6 +340,15 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
     "one that breaks them.",
 )
 @click.option(
+    "--keywords",
+    default=None,
+    metavar="WORDS",
+    help="The theme (题): one to four words the poems are about, separated by commas, 、 or "
+    "spaces, e.g. 明月,故乡; z is drawn from p(z | keywords), the decoder reads them, and each "
+    "is written where the poem's z makes it likeliest. Needs a model trained with keywords "
+    "(--set keywords=4); combines with every other option.",
+)
+@click.option(
     "--tones",
     type=click.Choice(["free", "strict"]),
     default="free",
@@ -367,25 +376,36 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 )
 @options.device
 @one_line_errors
-def generate(checkpoint, form, n, seed, acrostic, pattern, tones, rerank, fmt, device, **decoding):
+def generate(
+    checkpoint, form, n, seed, acrostic, pattern, keywords, tones, rerank, fmt, device, **decoding
+):
     """Write new poems by sampling the latent prior z ~ N(0, I).
 
     With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
-    the rest of the poem agrees with them. Options combine (e.g. --acrostic with --tones strict).
+    the rest of the poem agrees with them; with --keywords, from the prior given the keywords.
+    Options combine (e.g. --keywords with --acrostic and --tones strict).
     A quatrain rhymes by default: the rhyme group is drawn first, weighed by how likely the
     model's own choices at the rhyme positions are to land in it.
     """
+    from .keywords import parse_keywords
+
     decoding = _decoding(decoding)
+    words = parse_keywords(keywords) if keywords is not None else None  # bad input: at once
     model = _load(_model_path(checkpoint, form), device)
     options.check_passes(decoding.passes, model.cfg.seq_len)
+    from .generate import conditioned, stream
     from .generate import generate as draw
-    from .generate import stream
+
+    if words:
+        conditioned(model, words)  # a model without keywords or unknown characters: here
 
     constraints = {}
-    if acrostic or pattern or tones != "free" or rerank > 1:
+    if acrostic or pattern or tones != "free" or rerank > 1 or words:
         from .compose import write as draw
 
-        constraints = dict(acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank)
+        constraints = dict(
+            acrostic=acrostic, pattern=pattern, tones=tones, rerank=rerank, keywords=words
+        )
     poems = stream(draw, model, n, seed, decoding=decoding, **constraints)
     with _reading(model, *(text for text in (acrostic, pattern) if text)):
         _echo_poems(poems, fmt)
@@ -555,6 +575,16 @@ def _eval_table(r: dict) -> str:
         f"  I(x;z)        {d['mutual_information']:9.2f}  (at most log {d['mi_items']} = "
         f"{math.log(d['mi_items']):.2f})",
         f"  char accuracy {d['char_accuracy']:9.3f}  (argmax from z = mu)",
+    ]
+    if "data_keywords" in r:  # a conditional model: the same bounds given each poem's keywords
+        k = r["data_keywords"]
+        rows += [
+            "  given each poem's keywords (bounds on log p(x | keywords)):",
+            f"  -ELBO         {-k['elbo_per_poem']:9.2f} /poem  KL {k['kl_per_poem']:.2f} /poem",
+            f"  IWAE NLL      {k['iwae_nll_per_poem']:9.2f} /poem  {k['iwae_nll_per_char']:7.3f} "
+            f"/char  (K={k['iw_samples']})",
+        ]
+    rows += [
         "",
         f"{'':30}{'samples':>10}{'real':>10}",
     ]
@@ -629,13 +659,16 @@ def corpus_list():
 )
 @one_line_errors
 def corpus_show(name, n):
-    """Form, sizes and example poems of a corpus (a shipped name or a file)."""
+    """Form, sizes and example poems of a corpus (a shipped name or a file), with their
+    keywords [in brackets] where the corpus has them."""
     from .corpus import chunk, format_poem, load_corpus
 
     loaded = load_corpus(name)
     click.echo(loaded.summary())
-    for poem in loaded.splits["train"][:n]:
-        click.echo("  " + format_poem(chunk(poem, loaded.form)))
+    keywords = (loaded.keywords or {}).get("train")
+    for i, poem in enumerate(loaded.splits["train"][:n]):
+        shown = f"  [{' '.join(keywords[i])}]" if keywords is not None else ""
+        click.echo("  " + format_poem(chunk(poem, loaded.form)) + shown)
     for example in loaded.skipped_examples:
         click.echo(f"  skipped, e.g.: {example}")
 

@@ -25,6 +25,7 @@ from .constraints import (
     Constraints,
     acrostic_positions,
     check_kept,
+    keyword_constraints,
     merge,
     pattern_positions,
     rhyme_constraints,
@@ -33,7 +34,8 @@ from .constraints import (
 )
 from .corpus import parse_poem
 from .decoding import Decoding
-from .generate import check_count, decode, decode_latents, n_uniforms, to_poems
+from .generate import check_count, conditioned, decode, decode_latents, n_uniforms, to_poems
+from .keywords import parse_keywords
 from .model import PoetVAE
 from .sampling import pick, prior_draws
 
@@ -96,8 +98,11 @@ def write(
     rerank: int = 1,
     search: bool = True,
     start: int = 0,
+    keywords: str | list[str] | None = None,
+    place: bool = True,
 ) -> list[list[str]]:
-    """Poems from the prior under any combination of constraints.
+    """Poems from the prior (given keywords: p(z | keywords)) under any combination of
+    constraints.
 
     Args:
         model: a PoetVAE.
@@ -114,6 +119,11 @@ def write(
         search: with fixed characters, draw z from p(z | fixed) (True) or from the prior and
             only overwrite the fixed positions (False, the naive baseline).
         start: index of the first poem within the seed's sequence (see `generate.stream`).
+        keywords: 1 to 4 words the poems are about (see `generate.generate`); the fixed
+            characters' posterior search and the rerank score are then given them too.
+        place: with keywords, write each keyword where the poem's z makes it likeliest (see
+            `constraints.keyword_constraints`); False leaves them to the model alone, as
+            `generate.generate` does.
 
     Returns:
         n poems, each a list of lines.
@@ -126,6 +136,8 @@ def write(
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
     check_count(n)
+    words = parse_keywords(keywords) if keywords is not None else []
+    model = conditioned(model, words or None)
     fixed = merge(
         acrostic_positions(model, acrostic) if acrostic else {},
         pattern_positions(model, pattern) if pattern else {},
@@ -155,6 +167,9 @@ def write(
         c = rhyme_constraints(model, total, fixed, book)
     else:
         c = Constraints(fixed=fixed)
+    if words and place:
+        ids = [model.vocab.encode(simplified(model, w)) for w in words]
+        c = keyword_constraints(model, z, ids, c)
     ids = decode(model, z, u, c, decoding)  # (n * rerank, L)
     if rerank > 1:
         # each poem's candidates are scored alone, with the same noise: independent of n

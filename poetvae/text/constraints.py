@@ -1,6 +1,7 @@
 """What decoding may write, per position: fixed characters (acrostic 藏头诗, fill-in patterns
-that keep characters anywhere), allowed sets (the regulated 平仄 templates) and rhyme positions
-that share one rhyme group of a rhyme book.
+that keep characters anywhere), allowed sets (the regulated 平仄 templates, keywords placed
+where each poem's z makes them likeliest) and rhyme positions that share one rhyme group of a
+rhyme book.
 
 Every position has its own distribution given z, so these are restrictions of each position's
 law, which a left-to-right generator could only approach by search. The rhyme positions of a
@@ -302,3 +303,56 @@ def tone_constraints(
         rhymes=rhymes[choice],
         rhyme_groups=rhyme_matrix(pieces, book, level=True),
     )
+
+
+@torch.no_grad()
+def keyword_constraints(
+    model: PoetVAE, z: Tensor, words: list[list[int]], c: Constraints
+) -> Constraints:
+    """`c` with each keyword placed in every poem, where its z makes it likeliest.
+
+    For each keyword in turn, every span of its length within one line is scored by the log
+    probability of the keyword's characters there under the poem's per-position laws given z
+    (a keyword for Jiuge's planner, a constraint here: any position, one pass over the laws);
+    spans that hold a fixed character, a rhyme position, an earlier keyword, or a character
+    the allowed sets (strict tones) refuse, are left out. The best span's positions may then
+    take the keyword's characters only. A keyword with no span left (longer than a line, or
+    refused everywhere) is not placed in that poem.
+
+    Args:
+        model: a PoetVAE (given the keywords, see `generate.conditioned`).
+        z: (B, Z) latents.
+        words: each keyword's character ids.
+        c: the other constraints.
+
+    Returns:
+        Constraints with the same fixed characters and rhymes and (B, L, V) allowed sets.
+    """
+    B, L, n = z.shape[0], model.cfg.seq_len, model.cfg.chars_per_line
+    device = next(model.parameters()).device
+    logp = torch.cat(
+        [model.decode(part.to(device)).float().log_softmax(-1).cpu() for part in z.split(256)]
+    )  # (B, L, V)
+    allowed = c.allowed.clone() if c.allowed is not None else torch.ones_like(logp, dtype=bool)
+    taken = torch.zeros(B, L, dtype=torch.bool)
+    taken[:, list(c.fixed)] = True
+    if c.rhymes is not None:  # the rhyme group is drawn for the rhyme positions' own laws
+        taken |= c.rhymes
+    rows = torch.arange(B)
+    for ids in words:
+        w = len(ids)
+        if w > n:
+            continue
+        starts = torch.tensor([i * n + j for i in range(L // n) for j in range(n - w + 1)])
+        span = starts[:, None] + torch.arange(w)  # (S, w) positions of each span
+        chars = torch.tensor(ids)  # (w,)
+        ok = ~taken[:, span].any(-1) & allowed[:, span, chars].all(-1)  # (B, S)
+        score = logp[:, span, chars].sum(-1).masked_fill(~ok, float("-inf"))  # (B, S)
+        best, found = score.argmax(-1), ok.any(-1)  # (B,) each
+        b = rows[found]
+        for i in range(w):
+            pos = span[best[found], i]  # (P,)
+            allowed[b, pos] = False
+            allowed[b, pos, chars[i]] = True
+            taken[b, pos] = True
+    return Constraints(c.fixed, allowed, c.rhymes, c.rhyme_groups)

@@ -30,13 +30,16 @@ class CorpusError(ValueError):
 
 @dataclass
 class Corpus:
-    """Poems of one form by split, each as a string of seq_len characters."""
+    """Poems of one form by split, each as a string of seq_len characters, and for a shipped
+    corpus their keywords (split -> one list of words per poem, built by
+    scripts/build_keywords.py; None where the corpus has none)."""
 
     name: str
     form: Shape
     splits: dict[str, list[str]]
     skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
+    keywords: dict[str, list[list[str]]] | None = None
 
     def summary(self) -> str:
         sizes = ", ".join(f"{k} {len(v)}" for k, v in self.splits.items())
@@ -130,7 +133,9 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
         root = resources.files("poetvae.corpora").joinpath(source)
         files = {s: str(root.joinpath(f"{s}.txt.gz")) for s in splits}
         texts = _load_texts("text", files)
-        return _parse(source, texts, form)
+        corpus = _parse(source, texts, form)
+        corpus.keywords = _load_keywords(root.joinpath("keywords"), corpus.splits)
+        return corpus
     path = Path(source)
     if path.is_dir():  # a data set folder laid out like a hub repository
         return _from_dataset(source, _load_texts(source, None), splits)
@@ -149,6 +154,25 @@ def load_corpus(source: str, splits: tuple[str, ...] = SPLITS) -> Corpus:
 
     offline = not hub_reachable()  # fail at once, or load the cached copy, without the hub
     return _from_dataset(source, _load_texts(source, None, offline), splits)
+
+
+def _load_keywords(folder, splits: dict[str, list[str]]) -> dict[str, list[list[str]]] | None:
+    """Keywords of a shipped corpus's poems, split by split; None if it has no keyword files."""
+    import gzip
+
+    out = {}
+    for split, poems in splits.items():
+        path = folder.joinpath(f"{split}.txt.gz")
+        if not path.is_file():
+            return None
+        with gzip.open(str(path), "rt", encoding="utf-8") as f:
+            out[split] = [line.split() for line in f.read().splitlines()]
+        if len(out[split]) != len(poems):
+            raise CorpusError(
+                f"{path}: {len(out[split])} lines of keywords for {len(poems)} poems: rebuild "
+                "them with scripts/build_keywords.py"
+            )
+    return out
 
 
 def _check_utf8(path: Path) -> None:

@@ -35,9 +35,18 @@ MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
 
 @torch.no_grad()
 def score_split(
-    model: PoetVAE, x: torch.Tensor, iw_samples: int = 100, batch_size: int = 64, seed: int = 0
+    model: PoetVAE,
+    x: torch.Tensor,
+    iw_samples: int = 100,
+    batch_size: int = 64,
+    seed: int = 0,
+    kw: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Likelihood-side metrics of `model` on poems x (N, L); all in nats unless a share.
+
+    With kw, (N, K, W) keyword ids of a conditional model (see `train.encode_keywords`), every
+    term is given each poem's keywords: q(z | x, c), p(x | z, c) and p(z | c), so the ELBO and
+    IWAE figures bound log p(x | c) (a poem without keywords: log p(x)).
 
     Keys: n, recon_per_poem, recon_per_char, kl_per_poem, kl_per_char, elbo_per_poem,
     iwae_nll_per_poem, iwae_nll_per_char, iw_samples, active_units, latent_dim,
@@ -53,20 +62,21 @@ def score_split(
     mus, logvars = [], []
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size].to(device)  # (B, L)
-        mu, logvar = model.encode(xb)
+        m = model if kw is None else model.given(kw[start : start + batch_size].to(device))
+        mu, logvar = m.encode(xb)
         mus.append(mu.cpu())
         logvars.append(logvar.cpu())
         z = reparameterize(mu, logvar)
-        recon = model.recon_nll(model.logits(z, xb), xb)  # (B,)
-        kl = model.prior.kl(mu, logvar, z)  # closed form for N(0, I), else Monte Carlo
+        recon = m.recon_nll(m.logits(z, xb), xb)  # (B,)
+        kl = m.prior.kl(mu, logvar, z)  # closed form for a Gaussian prior, else Monte Carlo
         nll = iwae_nll(
             mu,
             logvar,
-            lambda zs, xb=xb: model.log_px(zs, xb),
+            lambda zs, xb=xb, m=m: m.log_px(zs, xb),
             iw_samples,
-            log_prior=model.prior.log_prob,
+            log_prior=m.prior.log_prob,
         )
-        acc = (model.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
+        acc = (m.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
         )
@@ -448,7 +458,9 @@ def evaluate(
             rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
 
     Returns:
-        {"split", "data", "samples", "reference"}: "samples" and "reference" (n_samples real
+        {"split", "data", "samples", "reference"}, and "data_keywords" for a conditional model
+        on a corpus with keywords ("data" given each poem's keywords; "data" itself is
+        unconditioned, c = ∅): "samples" and "reference" (n_samples real
         poems of the split, drawn at random with `seed`) hold the same keys, prosody rates and
         the two fluency judges included (`bigram_nll_per_char`, a CharBigram fitted on the
         train split, and `song_bigram_nll_per_char`, the outside `song_judge`), so they compare
@@ -456,14 +468,24 @@ def evaluate(
         `parallelism_assoc` and both figures of the poems' even lines shuffled across poems).
     """
     from .generate import generate
-    from .train import encode_poems
+    from .train import encode_keywords, encode_poems, with_keywords
 
     split_poems = corpus.splits[split]
     rng = random.Random(seed)  # subsets drawn at random: a split is in source order, not shuffled
-    poems = rng.sample(split_poems, limit) if limit and limit < len(split_poems) else split_poems
+    n_all = len(split_poems)
+    # indices drawn as the poems were: the same subset
+    rows = rng.sample(range(n_all), limit) if limit and limit < n_all else range(n_all)
+    poems = [split_poems[i] for i in rows]
     if not poems:
         raise ValueError(f"split {split!r} of {corpus.name} holds no poems")
-    data = score_split(model, encode_poems(model.vocab, poems), iw_samples, seed=seed)
+    x = encode_poems(model.vocab, poems)
+    data = score_split(model, x, iw_samples, seed=seed)
+    keyworded = {}
+    if model.cfg.keywords:
+        with_keywords(corpus)
+        words = [corpus.keywords[split][i] for i in rows]
+        kw = encode_keywords(model.vocab, words, model.cfg.keywords)
+        keyworded = {"data_keywords": score_split(model, x, iw_samples, seed=seed, kw=kw)}
     train = set(corpus.splits.get("train", []))
     samples = generate(model, n_samples, decoding, seed=seed)
     rhyme_book = decoding.rhyme_book
@@ -481,6 +503,7 @@ def evaluate(
     return {
         "split": split,
         "data": data,
+        **keyworded,
         "samples": {
             **sample_stats(samples, train),
             "prosody": rates(samples, rhyme_book),

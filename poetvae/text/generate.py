@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from .constraints import Constraints, rhyme_constraints
+from .constraints import Constraints, rhyme_constraints, simplified
 from .corpus import chunk
 from .decoding import Decoding
+from .keywords import parse_keywords
 from .model import MASK, PoetVAE
 from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
@@ -304,25 +305,45 @@ def _rhyme_group_scores(
     return scores + mass.masked_fill(~c.rhymes[:, at, None], 0.0).sum(1)
 
 
+def conditioned(model: PoetVAE, keywords: str | list[str] | None) -> PoetVAE:
+    """The model given keywords (see `keywords.parse_keywords`; Traditional characters it does
+    not know are read in Simplified script), or the model itself for None.
+
+    Raises:
+        ValueError: bad keywords (none, too many, unknown characters: named) or a model
+            without keywords.
+    """
+    if keywords is None:
+        return model
+    words = [simplified(model, w) for w in parse_keywords(keywords)]
+    with torch.no_grad():
+        return model.given(model.keyword_ids(words))
+
+
 def generate(
     model: PoetVAE,
     n: int = 5,
     decoding: Decoding = Decoding(),
     seed: int | None = None,
     start: int = 0,
+    keywords: str | list[str] | None = None,
 ) -> list[list[str]]:
-    """Sample n poems from the model's prior p(z).
+    """Sample n poems from the model's prior p(z), or p(z | keywords) given keywords.
 
     Args:
         decoding: temperature, top-p, no repeats, rhyme (see the module docstring), passes
             (see `decode_latents`) and latent refinement rounds (see `refine_latents`).
         seed: same seed, same poems; poem i of a seed is the same whatever n is.
         start: index of the first poem within the seed's sequence (see `stream`).
+        keywords: 1 to 4 words the poems are about (a conditional model only): a string
+            separated by commas, 、 or spaces, or a list. Left to the model: `compose.write`
+            (and `poetvae generate`) also writes each where the poem's z makes it likeliest.
 
     Returns:
         n poems, each a list of lines (characters only, no punctuation).
     """
     check_count(n)
+    model = conditioned(model, keywords)
     if n == 0:
         return []
     z, u = prior_draws(model.prior, n, n_uniforms(model, decoding), seed, start)

@@ -22,9 +22,17 @@ per poem, with optional free bits (Kingma et al. 2016).
 `refiner_layers` > 0 (mask-predict only) moves the draft out of the convolutions into a refiner
 after the fully masked pass: self-attention over every position, trained by its own loss on
 SUNDAE-style drafts (Savinov et al. 2022) with everything it reads detached, so p(x | z) and the
-bounds are the ELBO's alone. `prior` is p(z) (core.priors): "normal", or "mixture" with
-`prior_components` Gaussians, fitted after training (`train.fit_prior`) or trained jointly, its
-KL then taken by Monte Carlo.
+bounds are the ELBO's alone. `keywords` > 0 makes it a conditional VAE (Sohn et al. 2015) on a set
+of up to that many keywords c, each read through its characters (the mean of their tied
+embeddings, then an MLP), the set pooled by a masked mean: the encoder reads c (q(z | x, c)),
+each decoder head reads it beside z, and p(z | c) is `core.priors`' conditional prior (the
+mixture reweighted and moved by c, or a Gaussian N(mu(c), sigma(c)) over a standard-normal
+model). Every layer that reads c is linear in it without a bias, zero-initialised, so that
+c = ∅ (the zero vector) is exactly the unconditional model and a conditional model
+warm-started from an unconditional one begins as it. Training gives each poem a random
+non-empty subset of its keywords, or none with probability KEYWORD_DROP. `prior` is p(z)
+(core.priors): "normal", or "mixture" with `prior_components` Gaussians, fitted after training
+(`train.fit_prior`) or trained jointly, its KL then taken by Monte Carlo.
 """
 
 from dataclasses import dataclass
@@ -40,14 +48,15 @@ from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
-from ..core.priors import build_prior
+from ..core.priors import DiagonalGaussian, GaussianMixture, build_prior
 from .forms import FORMS, Shape, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
-from .vocab import Vocab
+from .vocab import PAD_ID, Vocab
 
 MODEL_TYPE = "poetvae"
 DECODERS = ("parallel", "mask-predict", "causal")
 MASK = -1  # a masked (unknown) position in a draft
+KEYWORD_DROP = 0.3  # training: the share of poems given no keyword (unconditioned samples)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class PoetVAEConfig:
     refiner_layers: int = 0
     prior: str = "normal"
     prior_components: int = 0
+    keywords: int = 0
 
     @property
     def seq_len(self) -> int:
@@ -169,21 +179,93 @@ class PoetVAE(nn.Module):
             self.refine_norm = nn.LayerNorm(D)
             nn.init.normal_(self.refine_pos, std=0.02)
             nn.init.normal_(self.refine_mask, std=0.02)
+        if cfg.keywords:
+            # a keyword: mean of its characters' (tied) embeddings -> norm -> MLP
+            self.kw_norm = nn.LayerNorm(D)
+            self.kw_mlp = nn.Sequential(nn.Linear(D, D), nn.GELU(), nn.Linear(D, D))
+            # what reads c: zero and bias-free, so c = 0 (no keyword) changes nothing
+            self.enc_cond = nn.Linear(D, 2 * D, bias=False)
+            self.head_cond = nn.Linear(D, cfg.n_heads * cfg.head_dim, bias=False)
+            # the mixture's logit shift and mean offset, or a Gaussian's mean and log variance
+            width = cfg.prior_components + Z if cfg.prior == "mixture" else 2 * Z
+            self.prior_cond = nn.Linear(D, width, bias=False)
+            for layer in (self.enc_cond, self.head_cond, self.prior_cond):
+                nn.init.zeros_(layer.weight)
         self.out_norm = nn.LayerNorm(D)
         self.out_bias = nn.Parameter(torch.zeros(cfg.vocab_size))
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.enc_pos, std=0.02)
         nn.init.normal_(self.dec_pos, std=0.02)
 
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, L) char ids -> mu, logvar, each (B, Z)."""
+    def condition(self, kw: Tensor | None) -> Tensor | None:
+        """(B, K, W) ids of up to K keywords of up to W characters each (PAD_ID where none) ->
+        (B, D) condition vectors c, the zero vector for a poem without keywords; None for None.
+
+        Raises:
+            ValueError: the model is not conditional.
+        """
+        if kw is None:
+            return None
+        if not self.cfg.keywords:
+            raise ValueError("this model was trained without keywords: use a conditional one")
+        chars = (kw != PAD_ID).unsqueeze(-1)  # (B, K, W, 1)
+        n = chars.sum(2)  # (B, K, 1) characters per keyword
+        word = (self.embed(kw) * chars).sum(2) / n.clamp(min=1)  # (B, K, D)
+        h = self.kw_mlp(self.kw_norm(word))  # (B, K, D)
+        has = (n > 0).to(h.dtype)  # (B, K, 1)
+        return (h * has).sum(1) / has.sum(1).clamp(min=1)  # (B, D): masked mean over keywords
+
+    def prior_given(self, cond: Tensor | None):
+        """p(z | c) for (B, D) conditions (or (1, D), broadcast); `prior` for None."""
+        if cond is None:
+            return self.prior
+        shift = self.prior_cond(cond).float()  # (B, K + Z) or (B, 2Z)
+        if isinstance(self.prior, GaussianMixture):
+            k = self.cfg.prior_components
+            return self.prior.reweighted(shift[:, :k], shift[:, k:])
+        return DiagonalGaussian(*shift.chunk(2, dim=-1))
+
+    def given(self, kw: Tensor | None) -> "PoetVAE | Given":
+        """The model with a condition bound: (1, K, W) keyword ids (see `keyword_ids`), or
+        itself for None."""
+        return self if kw is None else Given(self, self.condition(kw))
+
+    def keyword_ids(self, words: list[str]) -> Tensor:
+        """(1, K, W) ids of keywords (W the longest keyword's length).
+
+        Raises:
+            ValueError: an unconditional model, too many keywords, or characters the
+                vocabulary lacks (named).
+        """
+        if not self.cfg.keywords:
+            raise ValueError(
+                "this model was trained without keywords: keywords need a conditional model "
+                "(one trained with --set keywords=4)"
+            )
+        if not 1 <= len(words) <= self.cfg.keywords:
+            raise ValueError(f"give 1 to {self.cfg.keywords} keywords, got {len(words)}")
+        missing = "".join(dict.fromkeys(c for w in words for c in w if c not in self.vocab))
+        if missing:
+            raise ValueError(f"keywords: not in the model's vocabulary: {missing}")
+        width = max(map(len, words))
+        ids = [self.vocab.encode(w) + [PAD_ID] * (width - len(w)) for w in words]
+        return torch.tensor([ids], device=self.embed.weight.device)
+
+    def encode(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(B, L) char ids (and (B, D) or (1, D) conditions) -> mu, logvar, each (B, Z)."""
         h = self.encoder(self.embed(x) + self.enc_pos)  # (B, L, D)
         pooled = torch.cat([h.mean(1), h.amax(1)], dim=-1)  # (B, 2D)
+        if cond is not None:
+            pooled = pooled + self.enc_cond(cond)
         mu, logvar = self.to_latent(self.enc_norm(pooled)).chunk(2, dim=-1)
         return mu, logvar
 
     def decode(
-        self, z: Tensor, draft: Tensor | None = None, at: int | Tensor | None = None
+        self,
+        z: Tensor,
+        draft: Tensor | None = None,
+        at: int | Tensor | None = None,
+        cond: Tensor | None = None,
     ) -> Tensor:
         """(B, Z) latents -> (B, L, V) logits, one distribution per character position.
 
@@ -195,15 +277,26 @@ class PoetVAE(nn.Module):
             at: only this position's (B, V) logits (the causal decoder draws one at a time), or
                 with a (B, L) bool mask only the (M, V) logits of its M positions, in row-major
                 order (a re-masking pass needs no others).
+            cond: (B, D) or (1, D) conditions (see `condition`); None = unconditional.
         """
-        h = self._features(z, draft)  # (B, L, D)
+        h = self._features(z, draft, cond)  # (B, L, D)
         if at is None:
             return self._project(h)
         return self._project(h[:, at] if isinstance(at, int) else h[at])
 
-    def _features(self, z: Tensor, draft: Tensor | None) -> Tensor:
+    def _features(self, z: Tensor, draft: Tensor | None, cond: Tensor | None = None) -> Tensor:
         B, L = z.shape[0], self.cfg.seq_len
-        h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
+        if cond is None:
+            h = torch.cat([head(z).view(B, L, -1) for head in self.heads], dim=-1)  # (B, L, D)
+        else:  # c enters each head's hidden layer beside z
+            extra = self.head_cond(cond).chunk(self.cfg.n_heads, dim=-1)  # (B, H) each
+            h = torch.cat(
+                [
+                    head[2](head[1](head[0](z) + e)).view(B, L, -1)
+                    for head, e in zip(self.heads, extra)
+                ],
+                dim=-1,
+            )  # (B, L, D)
         h = F.gelu(h) + self.dec_pos
         if self.cfg.refiner_layers:  # the draft is read by the refiner, after the parallel pass
             h = self.out_norm(self.decoder(h + self.mask_embed))  # (B, L, D): p(x | z)
@@ -232,24 +325,27 @@ class PoetVAE(nn.Module):
     def _project(self, h: Tensor) -> Tensor:
         return F.linear(h, self.embed.weight, self.out_bias)  # (..., V), tied to the embedding
 
-    def logits(self, z: Tensor, x: Tensor) -> Tensor:
+    def logits(self, z: Tensor, x: Tensor, cond: Tensor | None = None) -> Tensor:
         """(B, L, V) logits of p(x | z) for (B, Z) latents and (B, L) poems: one pass.
 
         The parallel and mask-predict decoders see no characters (every position masked); the
         causal one reads each position's left context from x (teacher forcing).
         """
-        return self.decode(z, x if self.cfg.decoder == "causal" else None)
+        return self.decode(z, x if self.cfg.decoder == "causal" else None, cond=cond)
 
     def recon_nll(self, logits: Tensor, x: Tensor) -> Tensor:
         """Summed per-position cross-entropy, (B, L, V) logits and (B, L) ids -> (B,) nats."""
         ce = F.cross_entropy(logits.flatten(0, 1).float(), x.flatten(), reduction="none")
         return ce.view(x.shape).sum(1)
 
-    def log_px(self, z: Tensor, x: Tensor) -> Tensor:
-        """log p(x | z) in nats for (C, B, Z) latents and (B, L) poems -> (C, B)."""
+    def log_px(self, z: Tensor, x: Tensor, cond: Tensor | None = None) -> Tensor:
+        """log p(x | z, c) in nats for (C, B, Z) latents, (B, L) poems and (B, D) or (1, D)
+        conditions (None: unconditional) -> (C, B)."""
         c, b, _ = z.shape
         xs = x.repeat(c, 1)
-        return -self.recon_nll(self.logits(z.reshape(c * b, -1), xs), xs).view(c, b)
+        if cond is not None and cond.shape[0] != 1:
+            cond = cond.repeat(c, 1)
+        return -self.recon_nll(self.logits(z.reshape(c * b, -1), xs, cond), xs).view(c, b)
 
     def forward(self, batch: tuple[Tensor, ...], beta: float = 1.0) -> Output:
         """Negative ELBO (beta-weighted, with free bits) averaged over the batch.
@@ -259,16 +355,24 @@ class PoetVAE(nn.Module):
         per masked character of a randomly masked draft (added to the loss per poem).
         """
         x = batch[0]
-        mu, logvar = self.encode(x)
+        kw = batch[1] if self.cfg.keywords and len(batch) > 1 else None
+        if kw is not None and self.training:
+            kw = self._some_keywords(kw)
+        cond = self.condition(kw)  # (B, D) or None
+        prior = self.prior_given(cond)
+        mu, logvar = self.encode(x, cond)
         z = reparameterize(mu, logvar)
-        h = self._features(z, x if self.cfg.decoder == "causal" else None)  # (B, L, D)
+        h = self._features(z, x if self.cfg.decoder == "causal" else None, cond)  # (B, L, D)
         logits = self._project(h)  # (B, L, V)
         recon = self.recon_nll(logits, x)  # (B,)
         if self.cfg.prior == "normal":  # closed form, per dimension
-            kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
+            if cond is None:
+                kl_dims = gaussian_kl(mu.float(), logvar.float())  # (B, Z)
+            else:
+                kl_dims = prior.kl_dims(mu.float(), logvar.float())  # (B, Z)
             kl = kl_dims.sum(1)
         else:  # one-sample Monte Carlo at the z the decoder reads
-            kl = self.prior.kl(mu.float(), logvar.float(), z.float())  # (B,)
+            kl = prior.kl(mu.float(), logvar.float(), z.float())  # (B,)
         if self.cfg.free_bits > 0 and self.cfg.prior == "normal":
             # floor on each dimension's batch-mean KL (a learned prior's KL has no dimensions)
             kl_term = kl_dims.mean(0).clamp(min=self.cfg.free_bits).sum().expand_as(kl)
@@ -293,10 +397,20 @@ class PoetVAE(nn.Module):
             # z is detached: otherwise the encoder learns to carry the masked characters in z
             # (measured: KL 36 -> 50 nats per poem in one epoch, -ELBO 128.8 -> 132.2), which
             # costs the bound and leaves the draft path little to learn
-            cmlm, n_masked = self._masked_nll(z.detach(), x)
+            cmlm, n_masked = self._masked_nll(z.detach(), x, cond)
             loss = loss + cmlm / len(x)
             parts["cmlm"] = cmlm.item() / n_masked
         return Output(loss, parts)
+
+    def _some_keywords(self, kw: Tensor) -> Tensor:
+        """(B, K, W) keyword ids with, per poem, none (probability KEYWORD_DROP) or a random
+        subset of k of its n keywords, k uniform in 1..n, the others set to PAD_ID."""
+        B, K, _ = kw.shape
+        has = (kw != PAD_ID).any(-1)  # (B, K)
+        rank = torch.rand(B, K, device=kw.device).masked_fill(~has, 2.0).argsort(-1).argsort(-1)
+        k = (torch.rand(B, 1, device=kw.device) * has.sum(-1, keepdim=True)).long() + 1  # (B, 1)
+        keep = has & (rank < k) & (torch.rand(B, 1, device=kw.device) >= KEYWORD_DROP)
+        return kw.masked_fill(~keep.unsqueeze(-1), PAD_ID)
 
     def _mask_some(self, x: Tensor) -> Tensor:
         """(B, L) bool: k positions of each poem, k uniform in 1..L (as in Mask-Predict)."""
@@ -305,10 +419,10 @@ class PoetVAE(nn.Module):
         rank = torch.rand(B, L, device=x.device).argsort(-1).argsort(-1)  # a random order
         return rank < k
 
-    def _masked_nll(self, z: Tensor, x: Tensor) -> tuple[Tensor, int]:
-        """Summed cross-entropy of the masked positions of x given z and the rest of x."""
+    def _masked_nll(self, z: Tensor, x: Tensor, cond: Tensor | None) -> tuple[Tensor, int]:
+        """Summed cross-entropy of the masked positions of x given z (and c) and the rest of x."""
         masked = self._mask_some(x)  # (B, L)
-        h = self._features(z, x.masked_fill(masked, MASK))[masked]  # (M, D): masked ones only
+        h = self._features(z, x.masked_fill(masked, MASK), cond)[masked]  # (M, D): masked ones only
         nll = F.cross_entropy(self._project(h).float(), x[masked], reduction="sum")
         return nll, int(masked.sum())
 
@@ -343,6 +457,31 @@ class PoetVAE(nn.Module):
     def meta(self) -> dict:
         """config.json content for checkpoints."""
         return {"model_type": MODEL_TYPE, "model": to_dict(self.cfg)}
+
+
+class Given:
+    """A PoetVAE with one condition bound (see `PoetVAE.given`): `encode`, `decode`, `logits`,
+    `log_px` and `prior` read it, everything else is the model's, so every decoder and search
+    that takes a model takes this."""
+
+    def __init__(self, model: PoetVAE, cond: Tensor):
+        self.model, self.cond = model, cond  # (1, D) or (B, D)
+        self.prior = model.prior_given(cond)
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model.encode(x, self.cond)
+
+    def decode(self, z: Tensor, draft: Tensor | None = None, at=None) -> Tensor:
+        return self.model.decode(z, draft, at, self.cond)
+
+    def logits(self, z: Tensor, x: Tensor) -> Tensor:
+        return self.model.logits(z, x, self.cond)
+
+    def log_px(self, z: Tensor, x: Tensor) -> Tensor:
+        return self.model.log_px(z, x, self.cond)
 
 
 def files(model: PoetVAE) -> dict[str, bytes]:

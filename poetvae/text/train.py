@@ -14,8 +14,9 @@ from ..core.device import seed_everything
 from ..core.priors import fit_mixture
 from ..core.train import Progress, TrainConfig, fit
 from .corpus import Corpus, load_corpus
+from .keywords import extract
 from .model import PoetVAE, PoetVAEConfig, files, load
-from .vocab import Vocab
+from .vocab import PAD_ID, UNK_ID, Vocab
 
 
 def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
@@ -23,6 +24,47 @@ def encode_poems(vocab: Vocab, poems: list[str]) -> torch.Tensor:
     if not poems:
         return torch.empty(0, 0, dtype=torch.long)
     return torch.tensor([vocab.encode(p) for p in poems], dtype=torch.long).view(len(poems), -1)
+
+
+def encode_keywords(
+    vocab: Vocab, keywords: list[list[str]], k: int, width: int = 2
+) -> torch.Tensor:
+    """Keywords of N poems -> (N, k, width) ids, PAD_ID where none; a keyword longer than width
+    or with a character the vocabulary lacks is left out (a corpus keyword has at most two
+    characters, each in >= 50 train poems: nearly always known)."""
+    out = torch.full((len(keywords), k, width), PAD_ID, dtype=torch.long)
+    for i, words in enumerate(keywords):
+        j = 0
+        for word in words:
+            ids = vocab.encode(word)
+            if j == k or len(ids) > width or UNK_ID in ids:
+                continue
+            out[i, j, : len(ids)] = torch.tensor(ids)
+            j += 1
+    return out
+
+
+def with_keywords(corpus: Corpus) -> Corpus:
+    """The corpus, its keywords extracted (in place) if it has none: a user's corpus gets them
+    as scripts/build_keywords.py gives the shipped ones theirs (about a millisecond a poem)."""
+    if corpus.keywords is None:
+        train = corpus.splits.get("train", [])
+        corpus.keywords = extract(train, corpus.splits, corpus.form.chars_per_line)
+    return corpus
+
+
+def training_data(model: PoetVAE, corpus: Corpus, split: str) -> tuple[torch.Tensor, ...]:
+    """(x,) of a split, and its (N, K, 2) keyword ids for a conditional model; () if empty.
+
+    A corpus without keyword files (a user's) gets its keywords extracted (`with_keywords`).
+    """
+    x = encode_poems(model.vocab, corpus.splits.get(split, []))
+    if not len(x):
+        return ()
+    if not model.cfg.keywords:
+        return (x,)
+    with_keywords(corpus)
+    return x, encode_keywords(model.vocab, corpus.keywords[split], model.cfg.keywords)
 
 
 def check_resume(
@@ -121,13 +163,13 @@ def train(
         if init_from is not None:
             warm_start(model, start)
         model = model.to(device)
-    x_train = encode_poems(model.vocab, corpus.splits["train"])
-    x_valid = encode_poems(model.vocab, corpus.splits.get("valid", []))
+    train_data = training_data(model, corpus, "train")
+    valid_data = training_data(model, corpus, "valid")
     meta = {**model.meta(), "corpus": corpus.name}
     result = fit(
         model,
-        (x_train,),
-        (x_valid,) if len(x_valid) else None,
+        train_data,
+        valid_data or None,
         train_cfg,
         out,
         device,
@@ -184,7 +226,9 @@ def fit_prior(
     log=None,
 ) -> PoetVAE:
     """The model with a GaussianMixture prior fitted to the aggregate posterior of the corpus'
-    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged.
+    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged. A
+    conditional model's p(z | c) starts anew (its weights were for the old components): it
+    is the fitted mixture for every c until trained again.
 
     Raises:
         ValueError: a corpus of another form, or more components than training poems.
@@ -197,6 +241,10 @@ def fit_prior(
     prior = fit_mixture(mu, logvar, n_components, steps=steps, seed=seed, log=log)
     cfg = replace(model.cfg, prior="mixture", prior_components=n_components)
     fitted = PoetVAE(cfg, model.vocab)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("prior.")}
+    # the prior and what reads the condition into it (its width is the prior's) start anew
+    state = {
+        k: v for k, v in model.state_dict().items() if not k.startswith(("prior.", "prior_cond."))
+    }
+    state.update({k: v for k, v in fitted.state_dict().items() if k.startswith("prior_cond.")})
     fitted.load_state_dict({**state, **{f"prior.{k}": v for k, v in prior.state_dict().items()}})
     return fitted.to(next(model.parameters()).device).eval()

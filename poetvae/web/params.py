@@ -64,6 +64,7 @@ WRITE = {
     "allow_repeats": Option(bool, not DECODING.no_repeat, "no_repeat", convert=lambda v: not v),
     "rhyme": Option(bool, DECODING.rhyme, "rhyme"),
     "rhyme_book": Option(str, DECODING.rhyme_book, "rhyme_book", choices=tuple(RHYME_BOOKS)),
+    "keywords": Option(str, None, "keywords"),
     "acrostic": Option(str, None, "acrostic"),
     "pattern": Option(str, None, "pattern"),
     "tones": Option(str, "free", "tones", choices=("free", "strict")),

@@ -52,3 +52,21 @@ def test_fit_prior_command_writes_a_loadable_run(tiny_run, tmp_path):
         main, ["fit-prior", str(tiny_run), "--out", str(out), "--components", "100000"]
     )
     assert r.exit_code != 0 and "100000" in r.output and "Traceback" not in r.output
+
+
+def test_refitting_a_conditional_mixture_starts_from_its_components_and_keeps_p_z_given_c(
+    tiny_keywords_run, poem_file
+):
+    corpus = load_corpus(str(poem_file))
+    mixed = fit_prior(load(tiny_keywords_run), corpus, n_components=16, steps=5)
+    with torch.no_grad():  # as training with keywords would leave it
+        mixed.prior_cond.weight.normal_()
+    kept = fit_prior(mixed, corpus, n_components=16, steps=0)
+    assert torch.equal(kept.prior_cond.weight, mixed.prior_cond.weight)
+    for name, value in mixed.prior.state_dict().items():
+        assert torch.equal(kept.prior.state_dict()[name], value), name
+    moved = fit_prior(mixed, corpus, n_components=16, steps=5)
+    assert torch.equal(moved.prior_cond.weight, mixed.prior_cond.weight)
+    assert not torch.equal(moved.prior.means, mixed.prior.means)
+    fresh = fit_prior(mixed, corpus, n_components=8, steps=0)  # other components: p(z|c) anew
+    assert not torch.equal(fresh.prior_cond.weight[:8], mixed.prior_cond.weight[:8])

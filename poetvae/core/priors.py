@@ -177,19 +177,22 @@ def fit_mixture(
     lr: float = 1e-2,
     seed: int = 0,
     log=None,
+    start: GaussianMixture | None = None,
 ) -> GaussianMixture:
     """A GaussianMixture fitted to the aggregate posterior of N items.
 
-    Components start as the posteriors of n_components items drawn at random; `steps` of Adam
-    then maximise the mixture's log density of z ~ q(z|x), x drawn from all N items (the
-    cross-entropy of the aggregate posterior under the prior, the only term of the ELBO that the
-    prior enters).
+    Components start as the posteriors of n_components items drawn at random (or as those of
+    `start`); `steps` of Adam then maximise the mixture's log density of z ~ q(z|x), x drawn
+    from all N items (the cross-entropy of the aggregate posterior under the prior, the only
+    term of the ELBO that the prior enters).
 
     Args:
         mu, logvar: (N, Z) posterior parameters of the training items.
         n_components: K <= N.
         steps: optimisation steps after the initialisation (0 keeps the posteriors as they are).
         log: optional callable(step, mean log p(z)) for progress.
+        start: a mixture of n_components to start from (a refit that keeps each component
+            where it was, so that what indexes the components still finds them).
 
     Returns:
         The fitted prior on the CPU.
@@ -198,11 +201,14 @@ def fit_mixture(
     if not 1 <= n_components <= n:
         raise ValueError(f"n_components must be in 1..{n} (the items given), got {n_components}")
     gen = torch.Generator().manual_seed(seed)
-    pick = torch.randperm(n, generator=gen)[:n_components]
     prior = GaussianMixture(latent_dim, n_components)
     with torch.no_grad():
-        prior.means.copy_(mu[pick])
-        prior.logvars.copy_(logvar[pick])
+        if start is not None:
+            prior.load_state_dict(start.state_dict())
+        else:
+            pick = torch.randperm(n, generator=gen)[:n_components]
+            prior.means.copy_(mu[pick])
+            prior.logvars.copy_(logvar[pick])
     opt = torch.optim.Adam(prior.parameters(), lr=lr)
     for step in range(steps):
         rows = torch.randint(n, (batch_size,), generator=gen)

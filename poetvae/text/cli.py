@@ -144,7 +144,9 @@ def fit_prior(run, out, components, steps, corpus, seed, device):
     A standard normal prior samples latents where no poem's posterior lies; this fits a mixture
     of Gaussians to the posteriors of the train split (Ghosh et al. 2020; Dai & Wipf 2019) and
     writes the model with it into --out: `generate` then samples from it, and `eval` computes
-    the KL and the IWAE bound against it. The encoder and decoder are unchanged.
+    the KL and the IWAE bound against it. The encoder and decoder are unchanged. A model
+    trained with keywords whose prior is already such a mixture is refitted from it, keeping
+    what the keywords do to it (run it after training with keywords, e.g. --steps 500).
     """
     from ..core import checkpoint
     from .corpus import load_corpus

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from poetvae.core import checkpoint
 from poetvae.text.model import PoetVAE, PoetVAEConfig, files, load
@@ -31,6 +32,23 @@ def test_half_precision_checkpoint_loads_as_float32(tmp_path, model):
     loaded = load(tmp_path)
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     torch.testing.assert_close(loaded.embed.weight, model.embed.weight, atol=1e-3, rtol=1e-3)
+
+
+def test_int8_checkpoint_restores_large_matrices_within_half_a_step(tmp_path, model, monkeypatch):
+    monkeypatch.setattr(checkpoint, "INT8_MIN_SIZE", 500)  # the tiny model's matrices are small
+    checkpoint.save(tmp_path, model, model.meta(), files(model), half=True, int8=True)
+    stored = load_file(str(tmp_path / "checkpoint" / checkpoint.WEIGHTS))
+    loaded = load(tmp_path)
+    for name, value in model.state_dict().items():
+        if name + checkpoint.SCALE in stored:  # 8 bits: within half a step of its row's scale
+            step = value.abs().reshape(len(value), -1).amax(-1) / 127
+            err = (loaded.state_dict()[name] - value).abs().reshape(len(value), -1).amax(-1)
+            assert (err <= step / 2 + 1e-6).all(), name
+        else:
+            assert stored[name].dtype in (torch.float16, torch.int64), name
+            torch.testing.assert_close(loaded.state_dict()[name], value, atol=1e-3, rtol=1e-3)
+    eight = [k for k in stored if k + checkpoint.SCALE in stored]
+    assert len(eight) >= 2 and all(stored[k].dtype == torch.int8 for k in eight)
 
 
 def test_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, model, monkeypatch):

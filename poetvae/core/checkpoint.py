@@ -15,12 +15,29 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_file, save_model
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 CKPT, TMP, OLD = "checkpoint", ".checkpoint-tmp", ".checkpoint-old"
 WEIGHTS, CONFIG, TRAINER = "model.safetensors", "config.json", "trainer.pt"
+
+
+SCALE = ".int8_scale"  # the key of an 8-bit matrix's row scales: its own key + SCALE
+INT8_MIN_SIZE = 100_000  # smaller matrices stay float16: they weigh little
+
+
+def quantize(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Absmax 8-bit quantisation by row: w (R, ...) -> int8 codes and (R,) float32 scales, with
+    w ≈ codes * scale per row (an error of at most half a step, max |w_row| / 254)."""
+    rows = w.detach().float().reshape(len(w), -1)
+    scale = rows.abs().amax(-1).clamp(min=1e-12) / 127
+    codes = (rows / scale[:, None]).round().clamp(-127, 127).to(torch.int8)
+    return codes.reshape(w.shape), scale
+
+
+def dequantize(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return (codes.float().reshape(len(codes), -1) * scale[:, None]).reshape(codes.shape)
 
 
 class CheckpointError(ValueError):
@@ -34,6 +51,7 @@ def save(
     files: dict[str, bytes] | None = None,
     trainer_state: dict[str, Any] | None = None,
     half: bool = False,
+    int8: bool = False,
 ) -> Path:
     """Write a checkpoint into `run_dir/checkpoint`, replacing the previous one atomically.
 
@@ -44,6 +62,8 @@ def save(
         files: extra files by name (e.g. the vocabulary).
         trainer_state: optimizer/step/RNG state for exact resume.
         half: store weights as float16 (for small bundled models); loading casts back.
+        int8: with `half`, also store each floating matrix of at least INT8_MIN_SIZE entries
+            in 8 bits (see `quantize`); loading restores it.
 
     Returns:
         The checkpoint folder.
@@ -54,9 +74,12 @@ def save(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     if half:  # fresh float16 copies share no storage, so save_file takes them as they are
-        half_state = {
-            k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()
-        }
+        half_state = {}
+        for k, v in model.state_dict().items():
+            if int8 and v.is_floating_point() and v.dim() > 1 and v.numel() >= INT8_MIN_SIZE:
+                half_state[k], half_state[k + SCALE] = quantize(v)
+            else:
+                half_state[k] = v.half() if v.is_floating_point() else v
         save_file(half_state, str(tmp / WEIGHTS))
     else:
         save_model(model, str(tmp / WEIGHTS))
@@ -128,7 +151,15 @@ def load_weights(model: nn.Module, path: str | Path, new: tuple[str, ...] = ()) 
     """
     ckpt = resolve(path)
     try:
-        missing, unexpected = load_model(model, str(ckpt / WEIGHTS), strict=False)
+        with safe_open(str(ckpt / WEIGHTS), "pt") as f:
+            scaled = [k[: -len(SCALE)] for k in f.keys() if k.endswith(SCALE)]
+        if scaled:  # 8-bit matrices (see `save`): restored before loading
+            state = load_file(str(ckpt / WEIGHTS))
+            for k in scaled:
+                state[k] = dequantize(state[k], state.pop(k + SCALE))
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        else:
+            missing, unexpected = load_model(model, str(ckpt / WEIGHTS), strict=False)
         missing = [name for name in missing if name not in new]
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"corrupt weights in {ckpt}: {e}") from None

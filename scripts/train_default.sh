@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Train a bundled model and export it (float16 weights) into poetvae/assets/<form>/.
+# Train a bundled model and export it (float16 weights, large matrices in 8 bits) into
+# poetvae/assets/<form>/.
 # Usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]
 #   (re-running continues an interrupted stage; a finished stage is skipped)
 #
@@ -7,10 +8,13 @@
 #        a mask-predict one (decoder=mask-predict adds a zero-initialised draft path, so it
 #        starts as exactly the parallel model and learns to re-predict masked characters).
 # qiyan: a mask-predict PoetVAE trained from scratch for 8 epochs.
-# wuyan and qiyan then got a fitted 1,024-component mixture prior (`poetvae fit-prior`).
-# wulu / qilu (律诗, eight lines): started from the bundled wuyan / qiyan model (its position
-#        parameters repeated for lines 5-8, see `text.train.warm_start`), trained on the
-#        eight-line corpus with a N(0, I) prior, then given a fitted 1,024-component mixture.
+# Both then get a fitted 1,024-component mixture prior (`poetvae fit-prior`: RUN/mixture), are
+# continued with keywords (keywords=4: a conditional VAE, its new layers zero at the start; 2
+# epochs for wuyan, 3 for qiyan) and have their mixture refitted from where it was.
+# wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
+#        model before keywords; its position parameters repeated for lines 5-8, see
+#        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
+#        given a fitted 1,024-component mixture.
 set -euo pipefail
 form=${1:-wuyan}
 run=${2:-runs/default-$form}
@@ -28,27 +32,34 @@ stage() {  # stage DIR ARGS...: train into DIR unless it is finished; resume if 
 }
 
 case $form in
-  wuyan)
-    stage "$run/parallel" --corpus tang-wuyan-quatrain --preset base --epochs 12 \
-      --batch-size 128 --lr 2e-3 --seed 0
-    stage "$run/mask-predict" --corpus tang-wuyan-quatrain --init-from "$run/parallel" \
-      --set decoder=mask-predict --epochs 3 --batch-size 128 --lr 1e-3 --warmup-steps 50 --seed 0
-    python scripts/export_model.py "$run/mask-predict" poetvae/assets/wuyan
-    ;;
-  qiyan)
-    stage "$run" --corpus tang-qiyan-quatrain --preset base --set decoder=mask-predict \
-      --epochs 8 --batch-size 128 --lr 2e-3 --seed 0
-    python scripts/export_model.py "$run" poetvae/assets/qiyan
+  wuyan | qiyan)
+    if [ "$form" = wuyan ]; then
+      stage "$run/parallel" --corpus tang-wuyan-quatrain --preset base --epochs 12 \
+        --batch-size 128 --lr 2e-3 --seed 0
+      stage "$run/mask-predict" --corpus tang-wuyan-quatrain --init-from "$run/parallel" \
+        --set decoder=mask-predict --epochs 3 --batch-size 128 --lr 1e-3 --warmup-steps 50 \
+        --seed 0
+      trained=$run/mask-predict epochs=2
+    else
+      stage "$run/mask-predict" --corpus tang-qiyan-quatrain --preset base \
+        --set decoder=mask-predict --epochs 8 --batch-size 128 --lr 2e-3 --seed 0
+      trained=$run/mask-predict epochs=3
+    fi
+    [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$trained" --out "$run/mixture"
+    stage "$run/keywords" --corpus "tang-$form-quatrain" --init-from "$run/mixture" \
+      --set keywords=4 --epochs "$epochs" --lr 5e-4 --warmup-steps 100 --seed 0
+    [ -f "$run/keywords-mixture/checkpoint/config.json" ] ||
+      poetvae fit-prior "$run/keywords" --out "$run/keywords-mixture" --steps 500
+    python scripts/export_model.py "$run/keywords-mixture" "poetvae/assets/$form" --int8
     ;;
   wulu | qilu)
-    start=$([ "$form" = wulu ] && echo wuyan || echo qiyan)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)
     epochs=$([ "$form" = wulu ] && echo 8 || echo 10)
-    stage "$run/normal" --corpus "tang-$chars-lushi" --init-from "poetvae/assets/$start" \
+    stage "$run/normal" --corpus "tang-$chars-lushi" --init-from "runs/default-$chars/mixture" \
       --set prior=normal --set prior_components=0 --epochs "$epochs" --batch-size 128 \
       --lr 1e-3 --warmup-steps 50 --seed 0
-    poetvae fit-prior "$run/normal" --out "$run/mixture" --components 1024 --steps 1500
-    python scripts/export_model.py "$run/mixture" "poetvae/assets/$form"
+    [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$run/normal" --out "$run/mixture"
+    python scripts/export_model.py "$run/mixture" "poetvae/assets/$form" --int8
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

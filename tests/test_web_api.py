@@ -321,11 +321,11 @@ def test_a_model_of_the_wrong_form_is_refused(tiny_run):
     assert code == 500 and "writes 4 lines of 5" in answer["error"]
 
 
-def test_the_studio_lists_the_forms_it_serves(tiny_wulu_run):
+def test_the_studio_lists_the_forms_it_serves(tiny_wulu_run, tiny_keywords_run):
     from poetvae.text.forms import FORMS
     from poetvae.web.app import create_app
 
-    with serving(create_app({"wulu": tiny_wulu_run})) as url:
+    with serving(create_app({"wulu": tiny_wulu_run, "wuyan": tiny_keywords_run})) as url:
         _, spec = call(url + "/api/options")
         code, answer = call(url + "/api/write", form="wulu", n=1, seed=1, tones="strict")
         page = urllib.request.urlopen(url + "/").read().decode()
@@ -333,6 +333,7 @@ def test_the_studio_lists_the_forms_it_serves(tiny_wulu_run):
     wulu = spec["forms"]["wulu"]
     assert wulu["available"] and (wulu["lines"], wulu["chars_per_line"]) == (8, 5)
     assert wulu["name_zh"] == "五言律诗" and "regulated" in wulu["title"]
+    assert spec["forms"]["wuyan"]["keywords"] and not wulu["keywords"]  # read from the configs
     assert code == 200 and len(answer["poems"][0]["lines"]) == 8
     assert answer["poems"][0]["rules"]["all"] and len(answer["poems"][0]["rhyme_positions"]) >= 4
     assert 'name="form"' not in page  # the buttons come from /api/options, not the page

@@ -122,20 +122,29 @@ class Models:
             return self._loaded[form]
 
     def available(self) -> dict[str, dict]:
-        """form -> its titles, shape and whether a model is there (nothing is loaded), for
-        every registered form in the registry's order."""
+        """form -> its titles, shape, whether a model is there and whether it reads keywords
+        (from its config; nothing is loaded), for every registered form in the registry's
+        order."""
+        from ..core import checkpoint
+
         out = {}
         for name, form in FORMS.items():
             try:
                 ok = self.path(name).exists()
             except Refused:
                 ok = False
+            try:
+                model = checkpoint.read_meta(self.path(name))["model"] if ok else {}
+                keywords = model.get("keywords", 0) > 0
+            except (ValueError, KeyError, AttributeError, TypeError):
+                keywords = False
             out[name] = {
                 "title": form.label,
                 "name_zh": form.title,
                 "lines": form.shape.n_lines,
                 "chars_per_line": form.shape.chars_per_line,
                 "available": ok,
+                "keywords": keywords,
             }
         return out
 

@@ -300,6 +300,7 @@ function render(data) {
   const out = $("#poems");
   out.replaceChildren();
   out.dataset.form = data.form;
+  out.dataset.chars = (spec.forms[data.form] || {}).chars_per_line || 5; // card width by line length
   const options = tab === "write" ? data.options : writeDefaults(data.form);
   if (tab === "write") data.poems.forEach((p) => out.append(poemCard(p, { options })));
   if (tab === "interpolate") data.poems.forEach((p) => out.append(poemCard(p, { options, label: `t = ${p.t.toFixed(2)}` })));
@@ -377,12 +378,26 @@ function formButtons() {
   }
 }
 
+function themeField() {
+  // the 题 field says when the chosen form's model was trained without keywords (what is typed
+  // there is still sent: the server's error names the problem)
+  const info = spec.forms[getField(form.elements.form)] || {};
+  const input = form.elements.keywords;
+  if (!input) return;
+  input.placeholder = info.keywords ? "明月,故乡" : "none: not in this model";
+  input.title = info.keywords
+    ? "one to four words the poems are about"
+    : "this form's model was trained without keywords";
+}
+
 function ready() {
   bounds();
   formButtons();
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   for (const type of ["click", "dblclick", "keydown"]) $("#poems").addEventListener(type, revise);
-  for (const radio of form.querySelectorAll("input[name=form]")) radio.addEventListener("change", () => run());
+  for (const radio of form.querySelectorAll("input[name=form]")) {
+    radio.addEventListener("change", () => { themeField(); run(); });
+  }
   for (const a of document.querySelectorAll(".tabs a")) {
     a.addEventListener("click", (e) => {
       e.preventDefault();
@@ -402,6 +417,7 @@ function load() {
   const params = new URLSearchParams(location.search);
   showTab(tabOf(location.pathname));
   fillFrom(params);
+  themeField();
   const needs = { write: [], reconstruct: ["poem"], interpolate: ["a", "b"] }[tab];
   if (needs.every((name) => params.get(name))) run({ push: false });
 }

@@ -258,3 +258,14 @@ def test_the_json_api_takes_keywords_as_the_cli_does(cond_run):
         assert status == 400 and "at most 4" in bad["error"]
         status, plain = post(url + "/api/write", {"form": "qiyan", "keywords": "明月", "n": 1})
         assert status == 400 and "trained without keywords" in plain["error"]
+
+
+def test_keyword_drop_is_the_share_of_training_poems_given_none(cond_run):
+    model = load(cond_run)
+    kw = torch.full((2000, 4, 2), 5)  # every poem has four two-character keywords
+    for drop in (0.0, 0.6, 1.0):
+        model.cfg = replace(model.cfg, keyword_drop=drop)
+        kept = (model._some_keywords(kw) != 0).any(-1).any(-1).float().mean().item()
+        assert abs(kept - (1 - drop)) < 0.04
+    with pytest.raises(ValueError, match="keyword_drop must be in"):
+        PoetVAE(replace(model.cfg, keyword_drop=1.5), model.vocab)

@@ -55,7 +55,9 @@ from .prosody import RHYME_BOOKS
         "bundled models",
     },
     note="free_bits: the KL of each latent dimension below this many nats is not pushed down "
-    "(against posterior collapse; 0 turns it off); decoder: parallel, mask-predict or causal.",
+    "(against posterior collapse; 0 turns it off); decoder: parallel, mask-predict or causal; "
+    "keywords: up to this many keywords condition the model (a conditional VAE), keyword_drop "
+    "the share of training poems given none.",
 )
 @one_line_errors
 def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides, resume):

@@ -30,7 +30,7 @@ mixture reweighted and moved by c, or a Gaussian N(mu(c), sigma(c)) over a stand
 model). Every layer that reads c is linear in it without a bias, zero-initialised, so that
 c = ∅ (the zero vector) is exactly the unconditional model and a conditional model
 warm-started from an unconditional one begins as it. Training gives each poem a random
-non-empty subset of its keywords, or none with probability KEYWORD_DROP. `prior` is p(z)
+non-empty subset of its keywords, or none with probability `keyword_drop`. `prior` is p(z)
 (core.priors): "normal", or "mixture" with `prior_components` Gaussians, fitted after training
 (`train.fit_prior`) or trained jointly, its KL then taken by Monte Carlo.
 """
@@ -56,7 +56,6 @@ from .vocab import PAD_ID, Vocab
 MODEL_TYPE = "poetvae"
 DECODERS = ("parallel", "mask-predict", "causal")
 MASK = -1  # a masked (unknown) position in a draft
-KEYWORD_DROP = 0.3  # training: the share of poems given no keyword (unconditioned samples)
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,7 @@ class PoetVAEConfig:
     prior: str = "normal"
     prior_components: int = 0
     keywords: int = 0
+    keyword_drop: float = 0.3  # training: the share of poems given no keyword
 
     @property
     def seq_len(self) -> int:
@@ -126,6 +126,8 @@ class PoetVAE(nn.Module):
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {cfg.decoder!r}")
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
+        if not 0 <= cfg.keyword_drop <= 1:
+            raise ValueError(f"keyword_drop must be in [0, 1], got {cfg.keyword_drop}")
         self.cfg, self.vocab = cfg, vocab
         L, D, Z = cfg.seq_len, cfg.d_model, cfg.latent_dim
         self.prior = build_prior(cfg.prior, Z, cfg.prior_components)
@@ -403,13 +405,13 @@ class PoetVAE(nn.Module):
         return Output(loss, parts)
 
     def _some_keywords(self, kw: Tensor) -> Tensor:
-        """(B, K, W) keyword ids with, per poem, none (probability KEYWORD_DROP) or a random
+        """(B, K, W) keyword ids with, per poem, none (probability `keyword_drop`) or a random
         subset of k of its n keywords, k uniform in 1..n, the others set to PAD_ID."""
         B, K, _ = kw.shape
         has = (kw != PAD_ID).any(-1)  # (B, K)
         rank = torch.rand(B, K, device=kw.device).masked_fill(~has, 2.0).argsort(-1).argsort(-1)
         k = (torch.rand(B, 1, device=kw.device) * has.sum(-1, keepdim=True)).long() + 1  # (B, 1)
-        keep = has & (rank < k) & (torch.rand(B, 1, device=kw.device) >= KEYWORD_DROP)
+        keep = has & (rank < k) & (torch.rand(B, 1, device=kw.device) >= self.cfg.keyword_drop)
         return kw.masked_fill(~keep.unsqueeze(-1), PAD_ID)
 
     def _mask_some(self, x: Tensor) -> Tensor:

@@ -9,8 +9,10 @@
 #        starts as exactly the parallel model and learns to re-predict masked characters).
 # qiyan: a mask-predict PoetVAE trained from scratch for 8 epochs.
 # Both then get a fitted 1,024-component mixture prior (`poetvae fit-prior`: RUN/mixture), are
-# continued with keywords (keywords=4: a conditional VAE, its new layers zero at the start; 2
-# epochs for wuyan, 3 for qiyan) and have their mixture refitted from where it was.
+# continued with keywords (keywords=4: a conditional VAE, its new layers zero at the start) and
+# have their mixture refitted from where it was: wuyan 2 epochs (500 refit steps); qiyan 3 + 3
+# epochs, then 2 at lr 3e-4 with keyword_drop=0.6 (more poems without keywords kept its
+# unconditioned samples as coherent as before), 1,500 refit steps.
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
@@ -48,8 +50,16 @@ case $form in
     [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$trained" --out "$run/mixture"
     stage "$run/keywords" --corpus "tang-$form-quatrain" --init-from "$run/mixture" \
       --set keywords=4 --epochs "$epochs" --lr 5e-4 --warmup-steps 100 --seed 0
+    last=$run/keywords refit=500
+    if [ "$form" = qiyan ]; then
+      stage "$run/keywords-2" --corpus tang-qiyan-quatrain --init-from "$run/keywords" \
+        --epochs 3 --lr 5e-4 --warmup-steps 50 --seed 1
+      stage "$run/keywords-3" --corpus tang-qiyan-quatrain --init-from "$run/keywords-2" \
+        --set keyword_drop=0.6 --epochs 2 --lr 3e-4 --warmup-steps 50 --seed 2
+      last=$run/keywords-3 refit=1500
+    fi
     [ -f "$run/keywords-mixture/checkpoint/config.json" ] ||
-      poetvae fit-prior "$run/keywords" --out "$run/keywords-mixture" --steps 500
+      poetvae fit-prior "$last" --out "$run/keywords-mixture" --steps "$refit"
     python scripts/export_model.py "$run/keywords-mixture" "poetvae/assets/$form" --int8
     ;;
   wulu | qilu)

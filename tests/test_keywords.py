@@ -227,7 +227,7 @@ def test_corpus_show_prints_keywords():
     assert r.exit_code == 0 and r.output.count("[") == 2, r.output
 
 
-def test_the_json_api_takes_keywords_as_the_cli_does(cond_run):
+def test_the_json_api_takes_keywords_as_the_cli_does(cond_run, tiny_qiyan_run):
     pytest.importorskip("starlette")
     pytest.importorskip("uvicorn")
     import json
@@ -246,7 +246,7 @@ def test_the_json_api_takes_keywords_as_the_cli_does(cond_run):
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
-    with serving(create_app({"wuyan": cond_run})) as url:  # qiyan: the bundled model
+    with serving(create_app({"wuyan": cond_run, "qiyan": tiny_qiyan_run})) as url:
         status, got = post(url + "/api/write", {"keywords": "明月,山", "n": 2, "seed": 3})
         assert status == 200, got
         r = _run(

@@ -70,35 +70,30 @@ def tiny_keywords_run(tmp_path_factory, tiny_run, poem_file):
     return out
 
 
-@pytest.fixture(scope="session")
-def tiny_qiyan_run(tmp_path_factory):
-    """A tiny seven-character-quatrain (七言) model, trained as `tiny_run` is."""
+def _tiny_shipped_run(tmp_path_factory, corpus: str, name: str):
+    """A tiny model trained as `tiny_run` is, on the first 300 poems of a shipped corpus."""
     from poetvae.core.device import pick_device
     from poetvae.core.train import TrainConfig
     from poetvae.text.train import train
 
-    path = tmp_path_factory.mktemp("corpus") / "qiyan.txt"
-    path.write_text("\n".join(shipped_poems("tang-qiyan-quatrain")) + "\n", encoding="utf-8")
-    out = tmp_path_factory.mktemp("runs") / "tiny-qiyan"
+    path = tmp_path_factory.mktemp("corpus") / f"{name}.txt"
+    path.write_text("\n".join(shipped_poems(corpus)) + "\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("runs") / f"tiny-{name}"
     cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
     train(str(path), out, cfg, pick_device("cpu"), preset="tiny")
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_qiyan_run(tmp_path_factory):
+    """A tiny seven-character-quatrain (七言) model."""
+    return _tiny_shipped_run(tmp_path_factory, "tang-qiyan-quatrain", "qiyan")
 
 
 @pytest.fixture(scope="session")
 def tiny_wulu_run(tmp_path_factory):
-    """A tiny eight-line (五言律诗) model: 300 poems of the shipped lushi corpus, trained as
-    `tiny_run` is."""
-    from poetvae.core.device import pick_device
-    from poetvae.core.train import TrainConfig
-    from poetvae.text.train import train
-
-    path = tmp_path_factory.mktemp("corpus") / "wulu.txt"
-    path.write_text("\n".join(shipped_poems("tang-wuyan-lushi")) + "\n", encoding="utf-8")
-    out = tmp_path_factory.mktemp("runs") / "tiny-wulu"
-    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, eval_every=15)
-    train(str(path), out, cfg, pick_device("cpu"), preset="tiny")
-    return out
+    """A tiny eight-line (五言律诗) model."""
+    return _tiny_shipped_run(tmp_path_factory, "tang-wuyan-lushi", "wulu")
 
 
 @contextlib.contextmanager

@@ -232,3 +232,24 @@ def test_a_learned_mixture_prior_trains_and_bounds_are_taken_against_it(tmp_path
     assert model.sample(3).shape == (3, 1, SIDE, SIDE)
     with pytest.raises(ValueError, match="learned prior needs a VAE"):
         tiny("ae", prior="mixture", prior_components=5)
+
+
+def test_a_vamp_prior_trains_its_pseudo_inputs_saves_and_samples(tmp_path):
+    from poetvae.core.priors import VampPrior
+
+    model = tiny("vae", prior="vamp", prior_components=4)
+    assert isinstance(model.prior, VampPrior) and model.prior.pseudo.shape == (4, 1, SIDE, SIDE)
+    before = model.prior.pseudo.detach().clone()
+    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, lr=5e-3)
+    fit(model, tiny_images(256), None, cfg, tmp_path, CPU)
+    assert not torch.equal(model.prior.pseudo, before)  # the KL term moves the pseudo-inputs
+    metrics = evaluate(model.eval(), tiny_images(40, seed=3), CPU, iw_samples=20)
+    assert metrics["nll_iwae"] < metrics["nll_elbo"]
+    checkpoint.save(tmp_path / "saved", model, model.meta())
+    back = load(tmp_path / "saved")
+    assert torch.equal(back.prior.pseudo, model.prior.pseudo)
+    z = torch.randn(3, back.cfg.latent_dim)
+    assert torch.allclose(back.prior.log_prob(z), model.prior.log_prob(z))  # bound to `back`
+    assert back.sample(3).shape == (3, 1, SIDE, SIDE)
+    with pytest.raises(ValueError, match="pseudo-inputs carry no label"):
+        tiny("cvae", prior="vamp", prior_components=4)

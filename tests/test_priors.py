@@ -1,4 +1,5 @@
-"""core.priors: one interface (log_prob, sample, kl) for the standard normal and the mixture."""
+"""core.priors: one interface (log_prob, sample, kl) for the standard normal, the mixture and the
+VampPrior."""
 
 import math
 
@@ -7,7 +8,13 @@ import torch
 from torch import distributions as D
 
 from poetvae.core.latent import gaussian_kl, log_normal
-from poetvae.core.priors import GaussianMixture, StandardNormal, build_prior, fit_mixture
+from poetvae.core.priors import (
+    GaussianMixture,
+    StandardNormal,
+    VampPrior,
+    build_prior,
+    fit_mixture,
+)
 
 
 def _mixture(k=3, z=4, seed=0) -> GaussianMixture:
@@ -82,7 +89,32 @@ def test_fit_mixture_starts_on_posteriors_and_fitting_raises_the_aggregate_poste
 def test_build_prior_names_the_choices():
     assert isinstance(build_prior("normal", 3), StandardNormal)
     assert isinstance(build_prior("mixture", 3, 4), GaussianMixture)
-    with pytest.raises(ValueError, match="normal, mixture"):
+    assert isinstance(build_prior("vamp", 3, 4, (1, 2, 2)), VampPrior)
+    with pytest.raises(ValueError, match="normal, mixture, vamp"):
         build_prior("flow", 3)
     with pytest.raises(ValueError, match="n_components"):
         build_prior("mixture", 3, 0)
+    with pytest.raises(ValueError, match="pixels"):
+        build_prior("vamp", 3, 4)  # a text model's inputs are ids: no pseudo-input to move
+
+
+def test_vamp_prior_is_the_equal_mixture_of_the_encoder_posteriors_of_its_pseudo_inputs():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(6, 2 * 3)
+    encode = lambda x: net(x.flatten(1)).chunk(2, dim=-1)  # noqa: E731
+    prior = VampPrior(3, 4, (1, 2, 3)).bind(encode)
+    mu, logvar = encode(torch.sigmoid(prior.pseudo))
+    ref = D.MixtureSameFamily(
+        D.Categorical(logits=torch.zeros(4)),
+        D.Independent(D.Normal(mu, (0.5 * logvar).exp()), 1),
+    )
+    z = torch.randn(5, 3) * 2
+    assert torch.allclose(prior.log_prob(z), ref.log_prob(z), atol=1e-4)
+    # the density trains the pseudo-inputs and the encoder
+    prior.log_prob(z).sum().backward()
+    assert prior.pseudo.grad.abs().sum() > 0 and net.weight.grad.abs().sum() > 0
+    assert not any(name.startswith("_encode") for name, _ in prior.named_parameters())
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.equal(prior.sample(5, g1), prior.sample(5, g2))
+    with pytest.raises(RuntimeError, match="bind"):
+        VampPrior(3, 4, (1, 2, 3)).log_prob(z)

@@ -1,4 +1,5 @@
-"""Priors p(z): the standard normal and a learned mixture, one interface for every VAE here.
+"""Priors p(z): the standard normal, a learned mixture and the VampPrior, one interface for every
+VAE here.
 
 Every prior is an nn.Module with
 - `log_prob(z)`: (..., Z) -> (...) log density in nats;
@@ -18,6 +19,10 @@ real items as its pseudo-inputs, i.e. a sample of the aggregate posterior q(z) =
 `fit_mixture` then fits it to that aggregate posterior after training (Ghosh et al. 2020; the
 second stage of Dai & Wipf 2019): a standard normal cannot express the aggregate posterior's
 clusters and correlations, so samples from N(0, I) land where no item's posterior lives.
+
+`VampPrior` is the VampPrior itself: K learned pseudo-inputs u_k in the model's input space, and
+p(z) = 1/K sum_k q(z | u_k) through the model's own encoder, trained jointly. It needs inputs
+that a gradient can move (pixels), so it is for the image VAEs.
 """
 
 import math
@@ -29,7 +34,23 @@ from .latent import gaussian_kl, log_normal
 
 LOG_2PI = math.log(2 * math.pi)
 
-PRIORS = ("normal", "mixture")
+PRIORS = ("normal", "mixture", "vamp")
+
+
+def mixture_log_prob(z: Tensor, log_w: Tensor, means: Tensor, logvars: Tensor) -> Tensor:
+    """log sum_k w_k N(z; m_k, diag(exp(v_k))) of (..., Z) latents: (...) nats.
+
+    log_w: (K,) or (..., K) log weights; means, logvars: (K, Z).
+    """
+    # float64: the expansion below subtracts terms of order z^2 / v (hundreds of nats for a
+    # narrow component) to get a difference of order one
+    z, logvars = z.double(), logvars.double()
+    m, inv = means.double(), (-logvars).exp()  # (K, Z) each
+    # log N(z; m_k, v_k) = -1/2 sum_d (z^2 / v - 2 z m / v + m^2 / v + log v + log 2 pi), as
+    # two (..., Z) @ (Z, K) products: no (..., K, Z) tensor, which is 0.7 GB for K = 4096
+    const = (m.pow(2) * inv + logvars).sum(-1) + m.shape[-1] * LOG_2PI  # (K,)
+    quad = z.pow(2) @ inv.T - 2 * z @ (m * inv).T  # (..., K)
+    return torch.logsumexp(log_w.double() - 0.5 * (quad + const), dim=-1).float()
 
 
 class StandardNormal(nn.Module):
@@ -68,17 +89,8 @@ class GaussianMixture(nn.Module):
     def log_prob(self, z: Tensor, logits: Tensor | None = None) -> Tensor:
         """log p(z) of (..., Z) latents; `logits` (..., K) replace the component weights' (see
         `reweighted`)."""
-        # float64: the expansion below subtracts terms of order z^2 / v (hundreds of nats for a
-        # narrow component) to get a difference of order one
-        z, logvars = z.double(), self.logvars.double()
         logits = self.logits if logits is None else logits
-        log_w = logits.double().log_softmax(-1)  # (K,) or (..., K)
-        m, inv = self.means.double(), (-logvars).exp()  # (K, Z) each
-        # log N(z; m_k, v_k) = -1/2 sum_d (z^2 / v - 2 z m / v + m^2 / v + log v + log 2 pi), as
-        # two (..., Z) @ (Z, K) products: no (..., K, Z) tensor, which is 0.7 GB for K = 4096
-        const = (m.pow(2) * inv + logvars).sum(-1) + m.shape[-1] * LOG_2PI  # (K,)
-        quad = z.pow(2) @ inv.T - 2 * z @ (m * inv).T  # (..., K)
-        return torch.logsumexp(log_w - 0.5 * (quad + const), dim=-1).float()
+        return mixture_log_prob(z, logits.double().log_softmax(-1), self.means, self.logvars)
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, logits: Tensor | None = None
@@ -157,14 +169,70 @@ class DiagonalGaussian(nn.Module):
         return self.kl_dims(mu, logvar).sum(-1)
 
 
-def build_prior(kind: str, latent_dim: int, n_components: int = 0) -> nn.Module:
-    """The prior named in a model config: "normal" or "mixture" (with n_components)."""
+class VampPrior(nn.Module):
+    """p(z) = 1/K sum_k q(z | u_k): K pseudo-inputs u_k = sigmoid(a_k) in [0, 1], pushed
+    through the model's encoder (Tomczak & Welling 2018, "VAE with a VampPrior"). Its KL is the
+    one-sample Monte Carlo estimate, as the mixture's.
+
+    Args:
+        latent_dim: Z.
+        n_components: K.
+        input_shape: the shape of one encoder input, e.g. (1, 28, 28) pixels.
+
+    Call `bind(encode)` with the model's encoder, x -> (mu, logvar), before use. It is not a
+    submodule: the encoder's weights are the model's, saved once.
+    """
+
+    def __init__(self, latent_dim: int, n_components: int, input_shape: tuple[int, ...]):
+        super().__init__()
+        self.latent_dim = latent_dim
+        # random noise images: the components start apart, and training moves them
+        self.pseudo = nn.Parameter(torch.randn(n_components, *input_shape))
+        self._encode = None
+
+    def bind(self, encode) -> "VampPrior":
+        object.__setattr__(self, "_encode", encode)
+        return self
+
+    def components(self) -> tuple[Tensor, Tensor]:
+        """(K, Z) means and log variances of q(z | u_k)."""
+        if self._encode is None:
+            raise RuntimeError("VampPrior.bind(encode) must be called before use")
+        return self._encode(torch.sigmoid(self.pseudo))
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        means, logvars = self.components()
+        log_w = torch.full((means.shape[0],), -math.log(means.shape[0]), device=z.device)
+        return mixture_log_prob(z, log_w, means, logvars)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        with torch.no_grad():
+            means, logvars = (t.float().cpu() for t in self.components())
+        k = torch.randint(means.shape[0], (n,), generator=generator)
+        eps = torch.randn(n, self.latent_dim, generator=generator)
+        return means[k] + (0.5 * logvars[k]).exp() * eps
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        return log_normal(z, mu, logvar) - self.log_prob(z)
+
+
+def build_prior(
+    kind: str, latent_dim: int, n_components: int = 0, input_shape: tuple[int, ...] | None = None
+) -> nn.Module:
+    """The prior named in a model config: "normal", "mixture" or "vamp" (with n_components;
+    "vamp" with the encoder's input_shape, then `VampPrior.bind`)."""
     if kind == "normal":
         return StandardNormal(latent_dim)
     if kind == "mixture":
         if n_components < 1:
             raise ValueError(f"a mixture prior needs n_components >= 1, got {n_components}")
         return GaussianMixture(latent_dim, n_components)
+    if kind == "vamp":
+        if n_components < 1:
+            raise ValueError(f"a vamp prior needs n_components >= 1, got {n_components}")
+        if input_shape is None:
+            raise ValueError("the vamp prior needs a model whose inputs are pixels (an image VAE)")
+        return VampPrior(latent_dim, n_components, input_shape)
     raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {kind!r}")
 
 

@@ -84,6 +84,8 @@ class ImageConfig:
             raise ValueError(f"unknown model {self.model!r}: use {', '.join(KINDS)}")
         if self.prior != "normal" and self.model not in ("vae", "conv-vae", "cvae"):
             raise ValueError(f"a learned prior needs a VAE (vae, conv-vae, cvae), not {self.model}")
+        if self.prior == "vamp" and self.model == "cvae":
+            raise ValueError("the vamp prior's pseudo-inputs carry no label: use vae or conv-vae")
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ValueError(f"unknown likelihood {self.likelihood!r}: use bernoulli or gaussian")
         if self.model in ("conv-vae", "vqvae") and (self.height % 4 or self.width % 4):
@@ -211,7 +213,10 @@ class AE(ImageModel):
         cond = cfg.n_classes if self.conditional else 0
         self.encoder = Encoder(cfg, self.n_stats * cfg.latent_dim, arch, cond)
         self.decoder = Decoder(cfg, arch, cond)
-        self.prior = build_prior(cfg.prior, cfg.latent_dim, cfg.prior_components)
+        shape = (1, cfg.height, cfg.width)
+        self.prior = build_prior(cfg.prior, cfg.latent_dim, cfg.prior_components, shape)
+        if cfg.prior == "vamp":
+            self.prior.bind(self.encode)
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """(B, 1, H, W) -> (z, None): the code, with no variance."""

@@ -16,6 +16,7 @@ MAX_STEPS_ALONG_PATH = 1000  # interpolate --steps
 MAX_IW_SAMPLES = 10_000  # importance samples per item
 MAX_PRIOR_SAMPLES = 100_000  # eval --samples, held in memory for the statistics
 MAX_BATCH = 65_536
+MAX_PROPOSAL_STEPS = 10_000  # eval --proposal-steps
 
 
 class Number(click.FloatRange):
@@ -107,6 +108,14 @@ def seed_for(what: str):
     )
 
 
+proposal_steps = click.option(
+    "--proposal-steps",
+    type=click.IntRange(min=0, max=MAX_PROPOSAL_STEPS),
+    default=0,
+    show_default=True,
+    help="Fit each item's IWAE proposal for N Adam steps on its ELBO, from the encoder's "
+    "(a tighter bound on the same model; 0 = the encoder's).",
+)
 output_format = click.option(
     "--format",
     "fmt",

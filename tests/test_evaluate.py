@@ -44,6 +44,18 @@ def test_iwae_bound_is_tighter_than_the_elbo(trained):
     assert k50["iwae_nll_per_poem"] <= k1["iwae_nll_per_poem"]
 
 
+def test_a_fitted_proposal_tightens_the_bound_of_the_same_model(trained):
+    model, x = trained
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    amortized = score_split(model, x, iw_samples=20, seed=0)
+    fitted = score_split(model, x, iw_samples=20, seed=0, proposal_steps=30)
+    assert fitted["iwae_nll_per_poem"] < amortized["iwae_nll_per_poem"]
+    assert fitted["proposal_steps"] == 30 and amortized["proposal_steps"] == 0
+    assert fitted["elbo_per_poem"] == amortized["elbo_per_poem"]  # the encoder's, as before
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert all(p.grad is None for p in model.parameters())  # the model is not trained
+
+
 def test_keys_are_present_and_finite(trained):
     model, x = trained
     scores = score_split(model, x, iw_samples=3)

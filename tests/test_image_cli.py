@@ -77,6 +77,11 @@ def test_train_sample_reconstruct_eval(runs, tmp_path, kind):
     if kind in ("vae", "conv-vae", "cvae"):
         assert metrics["iw_samples"] == 5 and metrics["nll_iwae"] <= metrics["nll_elbo"] + 1.0
         assert 0 <= metrics["active_units"] <= metrics["latent_dim"]
+        fitted = run(
+            "eval", "--checkpoint", runs[kind], "--iw-samples", 5, "--proposal-steps", 5,
+            "--format", "json", "--device", "cpu",
+        )  # fmt: skip
+        assert json.loads(fitted.stdout)["proposal_steps"] == 5
     if kind == "vqvae":
         assert 1 <= metrics["perplexity"] <= metrics["codes_used"] <= metrics["codebook_size"]
         assert metrics["nll_bound"] > metrics["recon"] > 0

@@ -63,3 +63,27 @@ def test_active_units_counts_dimensions_whose_mean_varies_with_x():
     mu[:, 1] = 0.05 * torch.randn(500, generator=g)  # variance 0.0025 < 0.01: inactive
     assert active_units(mu) == 1
     assert active_units(torch.ones(100, 8)) == 0
+
+
+def test_a_fitted_proposal_moves_to_the_true_posterior_and_tightens_the_bound():
+    # p(z) = N(0, I), p(x | z) = N(x; z, 0.5 I): the posterior is N(2x/3, I/3), log p(x) known
+    from poetvae.core.metrics import fit_proposal, iwae_nll
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 2) * 2
+
+    def log_px(z):
+        return Normal(z, math.sqrt(0.5)).log_prob(x).sum(-1)
+
+    true_nll = -Normal(0.0, math.sqrt(1.5)).log_prob(x).sum(-1)
+    mu, logvar = torch.zeros(6, 2), torch.zeros(6, 2)  # a poor encoder: the prior
+    q_mu, q_logvar = fit_proposal(mu, logvar, log_px, steps=300, samples=16)
+    assert torch.allclose(q_mu, 2 * x / 3, atol=0.1)
+    # Adam's noisy steps leave the variances near, not at, theirs
+    assert q_logvar.mean().item() == pytest.approx(math.log(1 / 3), abs=0.1)
+    assert torch.allclose(q_logvar, torch.full_like(x, math.log(1 / 3)), atol=0.35)
+    before = iwae_nll(mu, logvar, log_px, 20)
+    after = iwae_nll(q_mu, q_logvar, log_px, 20)
+    assert after.mean() < before.mean() - 1.0  # the prior is a poor proposal far from 0
+    assert torch.allclose(after, true_nll, atol=0.1)  # near the exact posterior: nearly tight
+    assert fit_proposal(mu, logvar, log_px, steps=0)[0] is not mu  # a copy, not the input

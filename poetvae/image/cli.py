@@ -245,11 +245,12 @@ def reconstruct(checkpoint, data, n, seed, device, out):
     show_default=True,
     help="Test images scored at once (memory vs speed).",
 )
+@options.proposal_steps
 @options.seed_for("posterior samples")
 @options.output_format
 @options.device
 @one_line_errors
-def evaluate(checkpoint, data, iw_samples, limit, batch_size, seed, fmt, device):
+def evaluate(checkpoint, data, iw_samples, limit, batch_size, proposal_steps, seed, fmt, device):
     """Test-set ELBO, IWAE NLL (k stated), KL and active units; VQ-VAE: reconstruction error,
     code perplexity and usage. All NLLs are in nats per image.
     """
@@ -259,7 +260,7 @@ def evaluate(checkpoint, data, iw_samples, limit, batch_size, seed, fmt, device)
     dev = resolve_device(device)
     model = load(checkpoint, dev)
     test = _test_split(checkpoint, data, limit)
-    metrics = run_eval(model, test, dev, iw_samples, batch_size, seed)
+    metrics = run_eval(model, test, dev, iw_samples, batch_size, seed, proposal_steps)
     if fmt == "json":
         click.echo(json.dumps(metrics, indent=1))
         return

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..core.latent import active_units, reparameterize
-from ..core.metrics import iwae_nll
+from ..core.metrics import fit_proposal, iwae_nll
 from ..core.quantize import perplexity
 from .models import VAE, VQVAE, ImageModel
 
@@ -29,12 +29,15 @@ def evaluate(
     iw_samples: int = 100,
     batch_size: int = 500,
     seed: int = 0,
+    proposal_steps: int = 0,
 ) -> dict[str, Any]:
     """Metrics of `model` on (uint8 (N, H, W) images, (N,) labels).
 
     Args:
         iw_samples: k for the IWAE bound (0 = skip; VAE and CVAE only).
         batch_size: images per forward pass.
+        proposal_steps: fit each image's IWAE proposal for this many Adam steps on its ELBO,
+            from the encoder's (`core.metrics.fit_proposal`; 0 = the encoder's).
         seed: fixes posterior samples and any binarization.
 
     Returns:
@@ -72,7 +75,8 @@ def evaluate(
                     chunk = max(1, WEIGHT_BUDGET // len(x))
                     log_px = functools.partial(model.log_px, x=x, y=y)
                     log_prior = model.prior.log_prob
-                    part["nll_iwae"] = iwae_nll(mu, logvar, log_px, iw_samples, chunk, log_prior)
+                    q = fit_proposal(mu, logvar, log_px, proposal_steps, log_prior)
+                    part["nll_iwae"] = iwae_nll(*q, log_px, iw_samples, chunk, log_prior)
             else:
                 logits = model.decode(model.encode(x)[0])
                 part["recon"] = model.recon_nll(logits, x)
@@ -90,7 +94,7 @@ def evaluate(
     if isinstance(model, VAE):
         out["nll_elbo"] = -out.pop("elbo")  # upper bound on -log p(x)
         if "nll_iwae" in out:
-            out["iw_samples"] = iw_samples
+            out["iw_samples"], out["proposal_steps"] = iw_samples, proposal_steps
         out["active_units"] = active_units(torch.cat(mus))
         out["latent_dim"] = model.cfg.latent_dim
     if isinstance(model, VQVAE):

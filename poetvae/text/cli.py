@@ -517,13 +517,25 @@ def interpolate(poem_a, poem_b, checkpoint, form, steps, slerp, fmt, device):
     default=None,
     help="Score only N poems of the split, drawn at random with --seed (faster).",
 )
+@options.proposal_steps
 @options.seed_for("latent noise and samples")
 @decoding_options
 @options.output_format
 @options.device
 @one_line_errors
 def evaluate(
-    checkpoint, form, corpus_name, split, iw_samples, samples, limit, seed, fmt, device, **decoding
+    checkpoint,
+    form,
+    corpus_name,
+    split,
+    iw_samples,
+    samples,
+    limit,
+    proposal_steps,
+    seed,
+    fmt,
+    device,
+    **decoding,
 ):
     """Score a text model: NLL bounds, KL, active units, I(x;z), novelty, variety, prosody.
 
@@ -558,12 +570,18 @@ def evaluate(
             seed,
             limit,
             decoding=decoding,
+            proposal_steps=proposal_steps,
         ),
     }
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         click.echo(_eval_table(result))
+
+
+def _proposal(d: dict) -> str:
+    steps = d["proposal_steps"]
+    return f", proposal fitted for {steps} steps" if steps else ""
 
 
 def _eval_table(r: dict) -> str:
@@ -574,7 +592,7 @@ def _eval_table(r: dict) -> str:
         f"  KL            {d['kl_per_poem']:9.2f} /poem  {d['kl_per_char']:7.3f} /char",
         f"  -ELBO         {-d['elbo_per_poem']:9.2f} /poem",
         f"  IWAE NLL      {d['iwae_nll_per_poem']:9.2f} /poem  {d['iwae_nll_per_char']:7.3f} "
-        f"/char  (K={d['iw_samples']})",
+        f"/char  (K={d['iw_samples']}{_proposal(d)})",
         f"  active units  {d['active_units']} of {d['latent_dim']}",
         f"  I(x;z)        {d['mutual_information']:9.2f}  (at most log {d['mi_items']} = "
         f"{math.log(d['mi_items']):.2f})",
@@ -586,7 +604,7 @@ def _eval_table(r: dict) -> str:
             "  given each poem's keywords (bounds on log p(x | keywords)):",
             f"  -ELBO         {-k['elbo_per_poem']:9.2f} /poem  KL {k['kl_per_poem']:.2f} /poem",
             f"  IWAE NLL      {k['iwae_nll_per_poem']:9.2f} /poem  {k['iwae_nll_per_char']:7.3f} "
-            f"/char  (K={k['iw_samples']})",
+            f"/char  (K={k['iw_samples']}{_proposal(k)})",
         ]
     rows += [
         "",

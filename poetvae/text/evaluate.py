@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ..core.latent import active_units, reparameterize
-from ..core.metrics import iwae_nll, mutual_information
+from ..core.metrics import fit_proposal, iwae_nll, mutual_information
 from .corpus import split_lines
 from .decoding import Decoding
 from .forms import FORMS
@@ -41,15 +41,19 @@ def score_split(
     batch_size: int = 64,
     seed: int = 0,
     kw: torch.Tensor | None = None,
+    proposal_steps: int = 0,
 ) -> dict[str, float]:
     """Likelihood-side metrics of `model` on poems x (N, L); all in nats unless a share.
+
+    With proposal_steps, the IWAE bound samples a proposal fitted to each poem from the
+    encoder's (`core.metrics.fit_proposal`): the same model, a tighter bound.
 
     With kw, (N, K, W) keyword ids of a conditional model (see `train.encode_keywords`), every
     term is given each poem's keywords: q(z | x, c), p(x | z, c) and p(z | c), so the ELBO and
     IWAE figures bound log p(x | c) (a poem without keywords: log p(x)).
 
     Keys: n, recon_per_poem, recon_per_char, kl_per_poem, kl_per_char, elbo_per_poem,
-    iwae_nll_per_poem, iwae_nll_per_char, iw_samples, active_units, latent_dim,
+    iwae_nll_per_poem, iwae_nll_per_char, iw_samples, proposal_steps, active_units, latent_dim,
     mutual_information, mi_items (the aggregate posterior's size: the estimate is at most
     log(mi_items), so a value at that cap means "at least"), char_accuracy.
     """
@@ -69,13 +73,9 @@ def score_split(
         z = reparameterize(mu, logvar)
         recon = m.recon_nll(m.logits(z, xb), xb)  # (B,)
         kl = m.prior.kl(mu, logvar, z)  # closed form for a Gaussian prior, else Monte Carlo
-        nll = iwae_nll(
-            mu,
-            logvar,
-            lambda zs, xb=xb, m=m: m.log_px(zs, xb),
-            iw_samples,
-            log_prior=m.prior.log_prob,
-        )
+        log_px = functools.partial(m.log_px, x=xb)
+        q = fit_proposal(mu, logvar, log_px, proposal_steps, m.prior.log_prob)
+        nll = iwae_nll(*q, log_px, iw_samples, log_prior=m.prior.log_prob)
         acc = (m.logits(mu, xb).argmax(-1) == xb).float().mean(-1)
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
@@ -96,6 +96,7 @@ def score_split(
         "iwae_nll_per_poem": nll,
         "iwae_nll_per_char": nll / L,
         "iw_samples": iw_samples,
+        "proposal_steps": proposal_steps,
         "active_units": active_units(mu),
         "latent_dim": model.cfg.latent_dim,
         "mutual_information": mutual_information(mu[some], logvar[some]),
@@ -442,6 +443,7 @@ def evaluate(
     seed: int = 0,
     limit: int | None = None,
     decoding: Decoding = Decoding(),
+    proposal_steps: int = 0,
 ) -> dict[str, Any]:
     """All of `poetvae eval`: data-side scores, prior-sample statistics and their reference.
 
@@ -456,6 +458,7 @@ def evaluate(
         decoding: how the prior samples are decoded (`generate`'s default if not given); its
             rhyme book is also that of the prosody rates' ``rhyme`` and ``all`` (both books'
             rhyme rates are given too: ``rhyme_pingshui``, ``rhyme_xinyun``).
+        proposal_steps: fit each poem's IWAE proposal (see `score_split`).
 
     Returns:
         {"split", "data", "samples", "reference"}, and "data_keywords" for a conditional model
@@ -479,13 +482,17 @@ def evaluate(
     if not poems:
         raise ValueError(f"split {split!r} of {corpus.name} holds no poems")
     x = encode_poems(model.vocab, poems)
-    data = score_split(model, x, iw_samples, seed=seed)
+    data = score_split(model, x, iw_samples, seed=seed, proposal_steps=proposal_steps)
     keyworded = {}
     if model.cfg.keywords:
         with_keywords(corpus)
         words = [corpus.keywords[split][i] for i in rows]
         kw = encode_keywords(model.vocab, words, model.cfg.keywords)
-        keyworded = {"data_keywords": score_split(model, x, iw_samples, seed=seed, kw=kw)}
+        keyworded = {
+            "data_keywords": score_split(
+                model, x, iw_samples, seed=seed, kw=kw, proposal_steps=proposal_steps
+            )
+        }
     train = set(corpus.splits.get("train", []))
     samples = generate(model, n_samples, decoding, seed=seed)
     rhyme_book = decoding.rhyme_book

@@ -7,7 +7,14 @@ import torch
 from poetvae.text import prosody
 from poetvae.text.constraints import Constraints, rhyme_constraints, rhyme_matrix
 from poetvae.text.decoding import Decoding
-from poetvae.text.generate import _rhyme_group_scores, decode_latents, generate
+from poetvae.text.generate import (
+    _rhyme_group_scores,
+    decode_latents,
+    generate,
+    n_uniforms,
+    refine_latents,
+    to_poems,
+)
 from poetvae.text.model import load
 from poetvae.text.sampling import prior_draws
 
@@ -29,6 +36,23 @@ def test_poems_have_the_model_form_and_no_repeats_within_a_line(tiny_run):
                 assert len(line) == model.cfg.chars_per_line
                 assert len(set(line)) == len(line)
                 assert "□" not in line
+
+
+def test_a_refinement_round_moves_z_to_the_mean_of_its_argmax_poem(tiny_run):
+    model = load(tiny_run)
+    d = Decoding(refine=1)
+    z, u = prior_draws(model.prior, 5, n_uniforms(model, d), seed=9)
+    z = z[:, 0]
+    c = rhyme_constraints(model, 5)
+    argmax = decode_latents(model, z, Decoding(temperature=0, passes=1), constraints=c)
+    assert all(prosody.check(p)["rhyme"] for p in to_poems(model, argmax))  # constrained
+    refined = refine_latents(model, z, d, c)
+    with torch.no_grad():
+        assert torch.allclose(refined, model.encode(argmax)[0])
+    # generate decodes the refined z with the sampling settings and every uniform of the stream
+    final = decode_latents(model, refined, d, u=u, constraints=rhyme_constraints(model, 5))
+    assert generate(model, 5, d, seed=9) == to_poems(model, final)
+    assert not torch.allclose(refined, z)
 
 
 def test_large_batches_are_decoded_in_chunks_with_the_same_result(tiny_run):

@@ -232,7 +232,8 @@ decoding_options = options.apply(
         type=click.IntRange(min=0, max=dec.MAX_REFINE),
         default=DEFAULT.refine,
         show_default=True,
-        help="Latent refinement rounds before decoding: z <- mu(decode(z)) (Shu et al. 2020).",
+        help="Latent refinement rounds before decoding: z <- mu(argmax decode(z)) (Shu et al. "
+        "2020).",
     ),
 )
 """The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""

@@ -15,7 +15,7 @@ from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 MAX_TEMPERATURE = 100
 # one per character of the longest form at most (56 for a 七言 律诗)
 MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
-MAX_REFINE = 10  # latent refinement rounds: each costs a whole decoding
+MAX_REFINE = 10  # latent refinement rounds: each costs a decoding pass and an encoding
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
@@ -35,13 +35,14 @@ class Decoding:
     rhyme_book: whose rhyme groups: "pingshui" (平水韵) or "xinyun" (中华新韵), see
         `prosody.rhyme_groups`.
     passes: decoding passes of a mask-predict model; None = `passes_for` the model's decoder.
-    refine: latent refinement rounds before the final decoding, z <- mu(decode(z)).
+    refine: latent refinement rounds before the final decoding, z <- mu(argmax decode(z))
+        (see `generate.refine_latents`).
 
     Raises:
         ValueError: a setting out of its range (nan and inf included).
     """
 
-    temperature: float = 0.9
+    temperature: float = 0.95
     top_p: float = 0.95
     no_repeat: bool = True
     rhyme: bool = True

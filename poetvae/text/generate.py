@@ -13,6 +13,7 @@ restrict a position (fixed characters, tones) is in `constraints`. Lean on purpo
 `datasets` import here.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 import torch
@@ -35,9 +36,8 @@ SHORTLIST = 1024
 
 def n_uniforms(model: PoetVAE, decoding: Decoding) -> int:
     """Uniforms one poem's decoding takes: L + 1 per pass (a character each, then the rhyme
-    group), the decoding's passes per decoding, 1 + `refine` decodings."""
-    passes = decoding.passes_for(model.cfg.decoder)
-    return (model.cfg.seq_len + 1) * passes * (1 + decoding.refine)
+    group); the refinement rounds take none (they decode by argmax)."""
+    return (model.cfg.seq_len + 1) * decoding.passes_for(model.cfg.decoder)
 
 
 @torch.no_grad()
@@ -363,26 +363,30 @@ def decode(
 ) -> Tensor:
     """`decoding.refine` rounds of latent refinement, then `decode_latents`; (B, L) ids.
 
-    u: (B, n_uniforms(model, decoding)) uniforms, one slice per decoding.
+    u: (B, n_uniforms(model, decoding)) uniforms.
     """
-    per = u.shape[1] // (1 + decoding.refine)
-    for r in range(decoding.refine):
-        z = refine_latents(model, z, decoding, u[:, r * per : (r + 1) * per], c)
-    return decode_latents(model, z, decoding, u[:, decoding.refine * per :], c)
+    for _ in range(decoding.refine):
+        z = refine_latents(model, z, decoding, c)
+    return decode_latents(model, z, decoding, u, c)
 
 
 @torch.no_grad()
-def refine_latents(
-    model: PoetVAE, z: Tensor, decoding: Decoding, u: Tensor, c: Constraints | None
-) -> Tensor:
-    """One round of latent refinement: z <- mu(decode(z)), the delta posterior of Shu et al.
-    (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with Deterministic
-    Inference". Decoding at the sampling settings (not argmax) keeps more variety.
+def refine_latents(model: PoetVAE, z: Tensor, decoding: Decoding, c: Constraints | None) -> Tensor:
+    """One round of latent refinement: z <- mu(argmax decode(z)), the delta posterior of Shu et
+    al. (2020), "Latent-Variable Non-Autoregressive Neural Machine Translation with
+    Deterministic Inference": one pass (every position given z alone), by argmax, under the
+    decoding's constraints (no repeats, rhyme, ...).
+
+    On 1,000 wuyan prior samples this moves z as a 4-pass decoding at the sampling settings did
+    (the final poems' fluency, variety and coherence alike at T 0.95 against 0.9 before) at
+    about a quarter of the cost: see README.md, *Decoders*.
 
     Returns:
         (B, Z) latents on the CPU.
     """
-    ids = decode_latents(model, z, decoding, u, c)
+    argmax = dataclasses.replace(decoding, temperature=0.0, passes=1)
+    u = torch.zeros(len(z), model.cfg.seq_len + 1)  # argmax draws read no uniform
+    ids = decode_latents(model, z, argmax, u, c)
     mus = [
         model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
         for part in ids.split(CHUNK)

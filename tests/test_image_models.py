@@ -253,3 +253,20 @@ def test_a_vamp_prior_trains_its_pseudo_inputs_saves_and_samples(tmp_path):
     assert back.sample(3).shape == (3, 1, SIDE, SIDE)
     with pytest.raises(ValueError, match="pseudo-inputs carry no label"):
         tiny("cvae", prior="vamp", prior_components=4)
+
+
+def test_a_flow_prior_trains_with_the_model_and_bounds_are_taken_against_it(tmp_path):
+    from poetvae.core.priors import FlowPrior
+
+    model = tiny("vae", prior="flow", prior_components=2)
+    assert isinstance(model.prior, FlowPrior)
+    last = model.prior.nets[0][-1].weight
+    assert last.abs().sum() == 0  # the identity: N(0, I) until trained
+    cfg = TrainConfig(max_steps=30, batch_size=32, warmup_steps=5, lr=5e-3)
+    fit(model, tiny_images(256), None, cfg, tmp_path, CPU)
+    assert model.prior.nets[0][-1].weight.abs().sum() > 0
+    metrics = evaluate(model.eval(), tiny_images(40, seed=3), CPU, iw_samples=20)
+    assert metrics["nll_iwae"] < metrics["nll_elbo"]
+    checkpoint.save(tmp_path / "saved", model, model.meta())
+    z = torch.randn(3, model.cfg.latent_dim)
+    assert torch.allclose(load(tmp_path / "saved").prior.log_prob(z), model.prior.log_prob(z))

@@ -1,5 +1,5 @@
-"""core.priors: one interface (log_prob, sample, kl) for the standard normal, the mixture and the
-VampPrior."""
+"""core.priors: one interface (log_prob, sample, kl) for the standard normal, the mixture, the
+VampPrior and the RealNVP flow."""
 
 import math
 
@@ -9,6 +9,7 @@ from torch import distributions as D
 
 from poetvae.core.latent import gaussian_kl, log_normal
 from poetvae.core.priors import (
+    FlowPrior,
     GaussianMixture,
     StandardNormal,
     VampPrior,
@@ -90,8 +91,9 @@ def test_build_prior_names_the_choices():
     assert isinstance(build_prior("normal", 3), StandardNormal)
     assert isinstance(build_prior("mixture", 3, 4), GaussianMixture)
     assert isinstance(build_prior("vamp", 3, 4, (1, 2, 2)), VampPrior)
-    with pytest.raises(ValueError, match="normal, mixture, vamp"):
-        build_prior("flow", 3)
+    assert isinstance(build_prior("flow", 3, 2), FlowPrior)
+    with pytest.raises(ValueError, match="normal, mixture, vamp, flow"):
+        build_prior("glow", 3)
     with pytest.raises(ValueError, match="n_components"):
         build_prior("mixture", 3, 0)
     with pytest.raises(ValueError, match="pixels"):
@@ -118,3 +120,24 @@ def test_vamp_prior_is_the_equal_mixture_of_the_encoder_posteriors_of_its_pseudo
     assert torch.equal(prior.sample(5, g1), prior.sample(5, g2))
     with pytest.raises(RuntimeError, match="bind"):
         VampPrior(3, 4, (1, 2, 3)).log_prob(z)
+
+
+def test_flow_prior_is_an_exact_change_of_variables_and_starts_as_the_standard_normal():
+    flow = FlowPrior(5, 4, hidden=16)
+    z = torch.randn(7, 5)
+    assert torch.allclose(flow.log_prob(z), log_normal(z), atol=1e-6)  # the identity at init
+    torch.manual_seed(0)
+    for net in flow.nets:
+        torch.nn.init.normal_(net[-1].weight, std=0.5)
+        torch.nn.init.normal_(net[-1].bias, std=0.5)
+    u = torch.randn(3, 5)
+    with torch.no_grad():
+        z = flow.push(u)
+        for ui, zi in zip(u, z, strict=True):  # log p(z) = log N(u) - log |det df/du|
+            jac = torch.autograd.functional.jacobian(lambda v: flow.push(v[None])[0], ui)
+            expected = log_normal(ui) - torch.linalg.slogdet(jac).logabsdet
+            assert flow.log_prob(zi).item() == pytest.approx(expected.item(), abs=1e-4)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.allclose(flow.sample(4, g1), flow.push(torch.randn(4, 5, generator=g2)))
+    with pytest.raises(ValueError, match="latent_dim >= 2"):
+        FlowPrior(1, 2)

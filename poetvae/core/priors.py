@@ -1,5 +1,5 @@
-"""Priors p(z): the standard normal, a learned mixture and the VampPrior, one interface for every
-VAE here.
+"""Priors p(z): the standard normal, a learned mixture, the VampPrior and a RealNVP flow, one
+interface for every VAE here.
 
 Every prior is an nn.Module with
 - `log_prob(z)`: (..., Z) -> (...) log density in nats;
@@ -23,6 +23,11 @@ clusters and correlations, so samples from N(0, I) land where no item's posterio
 `VampPrior` is the VampPrior itself: K learned pseudo-inputs u_k in the model's input space, and
 p(z) = 1/K sum_k q(z | u_k) through the model's own encoder, trained jointly. It needs inputs
 that a gradient can move (pixels), so it is for the image VAEs.
+
+`FlowPrior` is a RealNVP (Dinh et al. 2017, "Density estimation using Real NVP"): z = f(u),
+u ~ N(0, I), through affine coupling layers, each moving half the dimensions by a scale and a
+shift computed from the other half; log p(z) = log N(f^-1(z)) + log |det d f^-1 / dz|, exact,
+and sampling inverts the layers. It starts as the identity (N(0, I)) and is trained jointly.
 """
 
 import math
@@ -34,7 +39,7 @@ from .latent import gaussian_kl, log_normal
 
 LOG_2PI = math.log(2 * math.pi)
 
-PRIORS = ("normal", "mixture", "vamp")
+PRIORS = ("normal", "mixture", "vamp", "flow")
 
 
 def mixture_log_prob(z: Tensor, log_w: Tensor, means: Tensor, logvars: Tensor) -> Tensor:
@@ -216,11 +221,121 @@ class VampPrior(nn.Module):
         return log_normal(z, mu, logvar) - self.log_prob(z)
 
 
+class FlowPrior(nn.Module):
+    """p(z) by a RealNVP: `n_layers` affine coupling layers over N(0, I) (see the module
+    docstring). Its KL is the one-sample Monte Carlo estimate, as the mixture's.
+
+    Args:
+        latent_dim: Z (at least 2).
+        n_layers: coupling layers; they alternate which half of z they move.
+        hidden: width of each layer's two-layer MLP.
+    """
+
+    def __init__(self, latent_dim: int, n_layers: int, hidden: int = 256):
+        super().__init__()
+        if latent_dim < 2:
+            raise ValueError(f"a flow prior needs latent_dim >= 2, got {latent_dim}")
+        self.latent_dim = latent_dim
+        half = latent_dim // 2
+        self.splits = [
+            (half, latent_dim - half) if i % 2 == 0 else (latent_dim - half, half)
+            for i in range(n_layers)
+        ]  # (kept, moved) sizes
+        self.nets = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(kept, hidden),
+                nn.GELU(),
+                nn.Linear(hidden, hidden),
+                nn.GELU(),
+                nn.Linear(hidden, 2 * moved),
+            )
+            for kept, moved in self.splits
+        )
+        for net in self.nets:  # every layer starts as the identity: p(z) = N(0, I)
+            nn.init.zeros_(net[-1].weight)
+            nn.init.zeros_(net[-1].bias)
+
+    def _layer(self, i: int, z: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor], bool]:
+        """Layer i's kept and moved halves of z, its (log scale, shift), and whether it is
+        flipped."""
+        kept_n = self.splits[i][0]
+        flip = i % 2 == 1  # odd layers keep the last dimensions and move the first
+        kept, moved = (
+            (z[..., -kept_n:], z[..., :-kept_n])
+            if flip
+            else z.split([kept_n, z.shape[-1] - kept_n], -1)
+        )
+        log_s, t = self.nets[i](kept).chunk(2, dim=-1)
+        return kept, moved, (torch.tanh(log_s), t), flip
+
+    @staticmethod
+    def _join(kept: Tensor, moved: Tensor, flip: bool) -> Tensor:
+        return torch.cat([moved, kept] if flip else [kept, moved], dim=-1)
+
+    def pull(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """u = f^-1(z) and log |det d f^-1 / dz| (...), undoing the last layer first."""
+        logdet = torch.zeros(z.shape[:-1], device=z.device)
+        for i in reversed(range(len(self.nets))):
+            kept, moved, (log_s, t), flip = self._layer(i, z)
+            z = self._join(kept, (moved - t) * torch.exp(-log_s), flip)
+            logdet = logdet - log_s.sum(-1)
+        return z, logdet
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        u, logdet = self.pull(z)
+        return log_normal(u) + logdet
+
+    def given(self, mu: Tensor, logvar: Tensor) -> "ShiftedFlow":
+        """p(z | c): the same flow over a base N(mu(c), diag(exp(logvar(c)))), parameters
+        (B, Z) or (1, Z); mu = logvar = 0 is the flow itself."""
+        return ShiftedFlow(self, mu, logvar)
+
+    def push(self, u: Tensor) -> Tensor:
+        """z = f(u), through the layers in order (the inverse of what `log_prob` undoes)."""
+        z = u
+        for i in range(len(self.nets)):
+            kept, moved, (log_s, t), flip = self._layer(i, z)
+            z = self._join(kept, moved * torch.exp(log_s) + t, flip)
+        return z
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        u = torch.randn(n, self.latent_dim, generator=generator)
+        with torch.no_grad():
+            return self.push(u.to(next(self.parameters()).device)).float().cpu()
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        return log_normal(z, mu, logvar) - self.log_prob(z)
+
+
+class ShiftedFlow(nn.Module):
+    """A FlowPrior over a per-row Gaussian base (see `FlowPrior.given`); KL by Monte Carlo."""
+
+    def __init__(self, flow: FlowPrior, mu: Tensor, logvar: Tensor):
+        super().__init__()
+        self.flow, self.mu, self.logvar = flow, mu, logvar
+        self.latent_dim = flow.latent_dim
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        u, logdet = self.flow.pull(z)
+        return log_normal(u, self.mu, self.logvar) + logdet
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        if self.mu.shape[0] != 1:
+            raise ValueError("sample a shifted flow of one condition (mu of shape (1, Z))")
+        base = DiagonalGaussian(self.mu, self.logvar).sample(n, generator)
+        with torch.no_grad():
+            return self.flow.push(base.to(self.mu.device)).float().cpu()
+
+    def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        return log_normal(z, mu, logvar) - self.log_prob(z)
+
+
 def build_prior(
     kind: str, latent_dim: int, n_components: int = 0, input_shape: tuple[int, ...] | None = None
 ) -> nn.Module:
     """The prior named in a model config: "normal", "mixture" or "vamp" (with n_components;
-    "vamp" with the encoder's input_shape, then `VampPrior.bind`)."""
+    "vamp" with the encoder's input_shape, then `VampPrior.bind`), or "flow" (n_components
+    coupling layers)."""
     if kind == "normal":
         return StandardNormal(latent_dim)
     if kind == "mixture":
@@ -233,6 +348,12 @@ def build_prior(
         if input_shape is None:
             raise ValueError("the vamp prior needs a model whose inputs are pixels (an image VAE)")
         return VampPrior(latent_dim, n_components, input_shape)
+    if kind == "flow":
+        if n_components < 1:
+            raise ValueError(
+                f"a flow prior needs n_components (coupling layers) >= 1, got {n_components}"
+            )
+        return FlowPrior(latent_dim, n_components)
     raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {kind!r}")
 
 
@@ -277,16 +398,83 @@ def fit_mixture(
             pick = torch.randperm(n, generator=gen)[:n_components]
             prior.means.copy_(mu[pick])
             prior.logvars.copy_(logvar[pick])
-    opt = torch.optim.Adam(prior.parameters(), lr=lr)
+    return fit_density(prior, mu, logvar, steps, batch_size, lr, gen, log)
+
+
+def fit_flow(
+    mu: Tensor,
+    logvar: Tensor,
+    n_layers: int,
+    steps: int = 3000,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    seed: int = 0,
+    log=None,
+    cond: Tensor | None = None,
+    cond_layer: nn.Module | None = None,
+) -> FlowPrior:
+    """A FlowPrior of n_layers coupling layers fitted to the aggregate posterior of N items, by
+    `steps` of Adam on its log density of z ~ q(z|x) (the same objective as `fit_mixture`), its
+    learning rate on a cosine schedule to 0.
+
+    With cond (N, C) and cond_layer (C -> 2 Z), p(z | c) = the flow over a base
+    N(cond_layer(c)) (`FlowPrior.given`) and the layer is fitted with it: item i's posterior is
+    then q(z | x_i, c_i).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():  # the layers' initialisation, seeded, the global stream kept
+        torch.manual_seed(seed)
+        prior = FlowPrior(mu.shape[1], n_layers)
+
+    def given(rows: Tensor) -> ShiftedFlow:
+        return prior.given(*cond_layer(cond[rows]).chunk(2, dim=-1))
+
+    return fit_density(
+        prior,
+        mu,
+        logvar,
+        steps,
+        batch_size,
+        lr,
+        gen,
+        log,
+        cosine=True,
+        given=None if cond is None else given,
+        extra=[] if cond_layer is None else list(cond_layer.parameters()),
+    )
+
+
+def fit_density(
+    prior: nn.Module,
+    mu: Tensor,
+    logvar: Tensor,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    gen: torch.Generator,
+    log=None,
+    cosine: bool = False,
+    given=None,
+    extra: list | None = None,
+) -> nn.Module:
+    """`steps` of Adam maximising the prior's mean log density of z ~ q(z|x), x drawn from the
+    N items (mu, logvar (N, Z)); `given(rows)` replaces the prior by the rows' conditional one,
+    and `extra` parameters train with it. Returns the prior, frozen."""
+    opt = torch.optim.Adam([*prior.parameters(), *(extra or [])], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1)) if cosine else None
+    latent_dim = mu.shape[1]
     for step in range(steps):
-        rows = torch.randint(n, (batch_size,), generator=gen)
-        z = mu[rows] + (0.5 * logvar[rows]).exp() * torch.randn(
-            batch_size, latent_dim, generator=gen
-        )
-        loss = -prior.log_prob(z).mean()
+        rows = torch.randint(len(mu), (batch_size,), generator=gen)
+        eps = torch.randn(batch_size, latent_dim, generator=gen)
+        z = mu[rows] + (0.5 * logvar[rows]).exp() * eps
+        loss = -(prior if given is None else given(rows)).log_prob(z).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if sched is not None:
+            sched.step()
         if log is not None and (step % 100 == 0 or step == steps - 1):
             log(step, -loss.item())
+    for p in extra or []:
+        p.requires_grad_(False)
     return prior.requires_grad_(False)

@@ -118,18 +118,25 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
     help="Run directory for the model with its fitted prior (a new one, or one it replaces).",
 )
 @click.option(
+    "--kind",
+    type=click.Choice(["mixture", "flow"]),
+    default="mixture",
+    show_default=True,
+    help="A mixture of Gaussians, or a RealNVP flow.",
+)
+@click.option(
     "--components",
     type=click.IntRange(1, 65_536),
-    default=1024,
-    show_default=True,
-    help="Gaussians in the mixture, started on the posteriors of as many training poems.",
+    default=None,
+    help="Gaussians in the mixture, started on the posteriors of as many training poems "
+    "[default: 1024]; for a flow, its coupling layers [default: 8].",
 )
 @click.option(
     "--steps",
     type=click.IntRange(0, 1_000_000),
-    default=1500,
-    show_default=True,
-    help="Adam steps fitting the mixture to the aggregate posterior (0 keeps the posteriors).",
+    default=None,
+    help="Adam steps fitting the prior to the aggregate posterior (0 keeps a mixture on the "
+    "posteriors) [default: 1500 for a mixture, 3000 for a flow].",
 )
 @click.option(
     "--corpus",
@@ -140,15 +147,16 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
 @options.seed_for("the components chosen and the fit")
 @options.device
 @one_line_errors
-def fit_prior(run, out, components, steps, corpus, seed, device):
+def fit_prior(run, out, kind, components, steps, corpus, seed, device):
     """Fit a learned prior p(z) to a trained model's aggregate posterior.
 
     A standard normal prior samples latents where no poem's posterior lies; this fits a mixture
-    of Gaussians to the posteriors of the train split (Ghosh et al. 2020; Dai & Wipf 2019) and
-    writes the model with it into --out: `generate` then samples from it, and `eval` computes
-    the KL and the IWAE bound against it. The encoder and decoder are unchanged. A model
-    trained with keywords whose prior is already such a mixture is refitted from it, keeping
-    what the keywords do to it (run it after training with keywords, e.g. --steps 500).
+    of Gaussians (or a RealNVP flow, --kind flow) to the posteriors of the train split (Ghosh et
+    al. 2020; Dai & Wipf 2019) and writes the model with it into --out: `generate` then samples
+    from it, and `eval` computes the KL and the IWAE bound against it. The encoder and decoder
+    are unchanged. A model trained with keywords whose prior is already such a mixture is
+    refitted from it, keeping what the keywords do to it (run it after training with keywords,
+    e.g. --steps 500); a flow fits what the keywords do to it anew.
     """
     from ..core import checkpoint
     from .corpus import load_corpus
@@ -159,9 +167,13 @@ def fit_prior(run, out, components, steps, corpus, seed, device):
     name = corpus or checkpoint.read_meta(run).get("corpus")
     if name is None:
         raise click.UsageError(f"{run} does not record its corpus: give --corpus")
-    fitted = fit(model, load_corpus(name, splits=("train",)), components, steps, seed)
+    flow = kind == "flow"
+    components = components or (8 if flow else 1024)
+    steps = (3000 if flow else 1500) if steps is None else steps
+    fitted = fit(model, load_corpus(name, splits=("train",)), components, steps, seed, kind=kind)
     meta = {**checkpoint.read_meta(run), **fitted.meta()}
-    options.say(f"fitted a {components}-component mixture prior; writing {out}")
+    what = f"{components}-layer flow" if flow else f"{components}-component mixture"
+    options.say(f"fitted a {what} prior; writing {out}")
     checkpoint.save(out, fitted, meta, files(fitted))
 
 

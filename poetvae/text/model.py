@@ -48,7 +48,7 @@ from ..core.config import from_dict, from_preset, to_dict
 from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
-from ..core.priors import DiagonalGaussian, GaussianMixture, build_prior
+from ..core.priors import DiagonalGaussian, FlowPrior, GaussianMixture, build_prior
 from .forms import FORMS, Shape, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import PAD_ID, Vocab
@@ -126,6 +126,8 @@ class PoetVAE(nn.Module):
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {cfg.decoder!r}")
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
+        if cfg.keywords and cfg.prior not in ("normal", "mixture", "flow"):
+            raise ValueError(f"keywords need a normal, mixture or flow prior, not {cfg.prior}")
         if not 0 <= cfg.keyword_drop <= 1:
             raise ValueError(f"keyword_drop must be in [0, 1], got {cfg.keyword_drop}")
         self.cfg, self.vocab = cfg, vocab
@@ -189,6 +191,7 @@ class PoetVAE(nn.Module):
             self.enc_cond = nn.Linear(D, 2 * D, bias=False)
             self.head_cond = nn.Linear(D, cfg.n_heads * cfg.head_dim, bias=False)
             # the mixture's logit shift and mean offset, or a Gaussian's mean and log variance
+            # (the prior's own for a normal one, its base's for a flow)
             width = cfg.prior_components + Z if cfg.prior == "mixture" else 2 * Z
             self.prior_cond = nn.Linear(D, width, bias=False)
             for layer in (self.enc_cond, self.head_cond, self.prior_cond):
@@ -225,6 +228,8 @@ class PoetVAE(nn.Module):
         if isinstance(self.prior, GaussianMixture):
             k = self.cfg.prior_components
             return self.prior.reweighted(shift[:, :k], shift[:, k:])
+        if isinstance(self.prior, FlowPrior):
+            return self.prior.given(*shift.chunk(2, dim=-1))
         return DiagonalGaussian(*shift.chunk(2, dim=-1))
 
     def given(self, kw: Tensor | None) -> "PoetVAE | Given":

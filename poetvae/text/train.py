@@ -11,7 +11,7 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides, from_dict, to_dict
 from ..core.device import seed_everything
-from ..core.priors import fit_mixture
+from ..core.priors import fit_flow, fit_mixture
 from ..core.train import Progress, TrainConfig, fit
 from .corpus import Corpus, load_corpus
 from .keywords import extract
@@ -230,15 +230,22 @@ def fit_prior(
     steps: int = 1500,
     seed: int = 0,
     log=None,
+    kind: str = "mixture",
 ) -> PoetVAE:
-    """The model with a GaussianMixture prior fitted to the aggregate posterior of the corpus'
-    train split (see core.priors.fit_mixture); the encoder and decoder are unchanged.
+    """The model with a prior fitted to the aggregate posterior of the corpus' train split; the
+    encoder and decoder are unchanged.
 
-    A conditional model whose prior is already a mixture of n_components is refitted from its
+    kind "mixture": a GaussianMixture of n_components (core.priors.fit_mixture). A
+    conditional model whose prior is already a mixture of n_components is refitted from its
     own components at REFIT_LR, gently, and keeps its p(z | c) (the weights and offset that c
     gives those components): after training with keywords, the aggregate posterior of
     unconditioned poems has moved, and the mixture follows it. Otherwise p(z | c) starts anew
     (its weights were for other components): the fitted mixture for every c until trained.
+
+    kind "flow": a RealNVP of n_components coupling layers (core.priors.fit_flow). For a
+    conditional model, p(z | c) is the flow over a base moved by c, fitted with it on
+    posteriors q(z | x, c) of each train poem under FLOW_DRAWS keyword draws as training makes
+    them (a random subset of its keywords, none `keyword_drop` of the time).
 
     Raises:
         ValueError: a corpus of another form, or more components than training poems.
@@ -247,23 +254,40 @@ def fit_prior(
         raise ValueError(
             f"the model writes poems of {model.cfg.shape}, the corpus holds {corpus.form}"
         )
-    mu, logvar = posteriors(model, encode_poems(model.vocab, corpus.splits["train"]))
+    if kind not in ("mixture", "flow"):
+        raise ValueError(f"kind must be mixture or flow, got {kind!r}")
+    x = encode_poems(model.vocab, corpus.splits["train"])
+    cfg = replace(model.cfg, prior=kind, prior_components=n_components)
+    fitted = PoetVAE(cfg, model.vocab)
     refit = (
-        model.cfg.keywords > 0
+        kind == "mixture"
+        and model.cfg.keywords > 0
         and model.cfg.prior == "mixture"
         and model.cfg.prior_components == n_components
     )
-    prior = fit_mixture(
-        mu,
-        logvar,
-        n_components,
-        steps=steps,
-        seed=seed,
-        log=log,
-        **({"start": model.prior, "lr": REFIT_LR} if refit else {}),
-    )
-    cfg = replace(model.cfg, prior="mixture", prior_components=n_components)
-    fitted = PoetVAE(cfg, model.vocab)
+    if kind == "flow":
+        cond = None
+        if model.cfg.keywords:
+            with_keywords(corpus)
+            kw = encode_keywords(model.vocab, corpus.keywords["train"], model.cfg.keywords)
+            cond, mu, logvar = conditioned_posteriors(model, x, kw, seed)
+        else:
+            mu, logvar = posteriors(model, x)
+        cond_layer = fitted.prior_cond if model.cfg.keywords else None
+        prior = fit_flow(
+            mu, logvar, n_components, steps, seed=seed, log=log, cond=cond, cond_layer=cond_layer
+        )
+    else:
+        mu, logvar = posteriors(model, x)
+        prior = fit_mixture(
+            mu,
+            logvar,
+            n_components,
+            steps=steps,
+            seed=seed,
+            log=log,
+            **({"start": model.prior, "lr": REFIT_LR} if refit else {}),
+        )
     # the prior, and unless refitted what reads the condition into it (its width is the
     # prior's), start anew
     anew = ("prior.",) if refit else ("prior.", "prior_cond.")
@@ -272,3 +296,27 @@ def fit_prior(
         state.update({k: v for k, v in fitted.state_dict().items() if k.startswith("prior_cond.")})
     fitted.load_state_dict({**state, **{f"prior.{k}": v for k, v in prior.state_dict().items()}})
     return fitted.to(next(model.parameters()).device).eval()
+
+
+FLOW_DRAWS = 2  # keyword draws per train poem when a flow's p(z | c) is fitted
+
+
+@torch.no_grad()
+def conditioned_posteriors(
+    model: PoetVAE, x: torch.Tensor, kw: torch.Tensor, seed: int, batch_size: int = 1024
+) -> tuple[torch.Tensor, ...]:
+    """N poems x, FLOW_DRAWS times, each with keywords drawn from kw (N, K, W) as training draws
+    them: conditions c (M, D) and mu, logvar (M, Z) of q(z | x, c), M = FLOW_DRAWS N."""
+    model.eval()
+    device = next(model.parameters()).device
+    cs, mus, logvars = [], [], []
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for _ in range(FLOW_DRAWS):
+            for xb, kb in zip(x.split(batch_size), kw.split(batch_size), strict=True):
+                c = model.condition(model._some_keywords(kb.to(device)))
+                mu, logvar = model.encode(xb.to(device), c)
+                cs.append(c.float().cpu())
+                mus.append(mu.float().cpu())
+                logvars.append(logvar.float().cpu())
+    return tuple(torch.cat(t) for t in (cs, mus, logvars))

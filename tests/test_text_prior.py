@@ -110,3 +110,27 @@ def test_a_conditional_flow_is_fitted_with_p_z_given_c_and_writes_on_a_theme(
     word = corpus.splits["train"][0][:2]
     poems = generate(fitted, 3, seed=0, keywords=word)
     assert len(poems) == 3 and poems == generate(fitted, 3, seed=0, keywords=word)
+
+
+def test_a_flow_over_the_models_own_mixture_keeps_it_and_its_p_z_given_c(
+    tiny_keywords_run, poem_file
+):
+    from poetvae.core.priors import FlowPrior
+
+    corpus = load_corpus(str(poem_file))
+    mixed = fit_prior(load(tiny_keywords_run), corpus, n_components=16, steps=5)
+    with torch.no_grad():  # as training with keywords would leave it
+        mixed.prior_cond.weight.normal_()
+    warped = fit_prior(mixed, corpus, n_components=16, steps=40, kind="mixture-flow")
+    assert isinstance(warped.prior, FlowPrior) and warped.cfg.prior == "mixture-flow"
+    for name, value in mixed.prior.state_dict().items():  # the mixture under the layers
+        assert torch.equal(warped.prior.base.state_dict()[name], value), name
+    assert torch.equal(warped.prior_cond.weight, mixed.prior_cond.weight)
+    x = encode_poems(mixed.vocab, corpus.splits["train"][:64])
+    before, after = score_split(mixed, x, iw_samples=20), score_split(warped, x, iw_samples=20)
+    assert after["iwae_nll_per_poem"] < before["iwae_nll_per_poem"]
+    word = corpus.splits["train"][0][:2]
+    assert len(generate(warped, 3, seed=0, keywords=word)) == 3
+    again = fit_prior(warped, corpus, n_components=16, steps=0)  # a refit of its base
+    assert isinstance(again.prior, GaussianMixture)
+    assert torch.equal(again.prior_cond.weight, mixed.prior_cond.weight)

@@ -39,7 +39,8 @@ from .latent import gaussian_kl, log_normal
 
 LOG_2PI = math.log(2 * math.pi)
 
-PRIORS = ("normal", "mixture", "vamp", "flow")
+PRIORS = ("normal", "mixture", "vamp", "flow", "mixture-flow")
+MIXTURE_FLOW_LAYERS = 8  # the coupling layers of a "mixture-flow" prior
 
 
 def mixture_log_prob(z: Tensor, log_w: Tensor, means: Tensor, logvars: Tensor) -> Tensor:
@@ -222,20 +223,26 @@ class VampPrior(nn.Module):
 
 
 class FlowPrior(nn.Module):
-    """p(z) by a RealNVP: `n_layers` affine coupling layers over N(0, I) (see the module
-    docstring). Its KL is the one-sample Monte Carlo estimate, as the mixture's.
+    """p(z) by a RealNVP: `n_layers` affine coupling layers over a base, N(0, I) or another
+    prior (see the module docstring). Its KL is the one-sample Monte Carlo estimate, as the
+    mixture's.
 
     Args:
         latent_dim: Z (at least 2).
         n_layers: coupling layers; they alternate which half of z they move.
         hidden: width of each layer's two-layer MLP.
+        base: the prior the layers warp (e.g. a fitted GaussianMixture, whose clusters the warp
+            keeps); None = N(0, I).
     """
 
-    def __init__(self, latent_dim: int, n_layers: int, hidden: int = 256):
+    def __init__(
+        self, latent_dim: int, n_layers: int, hidden: int = 256, base: nn.Module | None = None
+    ):
         super().__init__()
         if latent_dim < 2:
             raise ValueError(f"a flow prior needs latent_dim >= 2, got {latent_dim}")
         self.latent_dim = latent_dim
+        self.base = base  # None: N(0, I)
         half = latent_dim // 2
         self.splits = [
             (half, latent_dim - half) if i % 2 == 0 else (latent_dim - half, half)
@@ -283,12 +290,13 @@ class FlowPrior(nn.Module):
 
     def log_prob(self, z: Tensor) -> Tensor:
         u, logdet = self.pull(z)
-        return log_normal(u) + logdet
+        return (log_normal(u) if self.base is None else self.base.log_prob(u)) + logdet
 
-    def given(self, mu: Tensor, logvar: Tensor) -> "ShiftedFlow":
-        """p(z | c): the same flow over a base N(mu(c), diag(exp(logvar(c)))), parameters
-        (B, Z) or (1, Z); mu = logvar = 0 is the flow itself."""
-        return ShiftedFlow(self, mu, logvar)
+    def over(self, base: nn.Module) -> "Pushed":
+        """The same layers over another base, e.g. p(z | c): a base that c moves or reweighs
+        (`DiagonalGaussian` for a flow over N(0, I), `GaussianMixture.reweighted` for one
+        over a mixture)."""
+        return Pushed(self, base)
 
     def push(self, u: Tensor) -> Tensor:
         """z = f(u), through the layers in order (the inverse of what `log_prob` undoes)."""
@@ -299,32 +307,33 @@ class FlowPrior(nn.Module):
         return z
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        u = torch.randn(n, self.latent_dim, generator=generator)
+        if self.base is None:
+            u = torch.randn(n, self.latent_dim, generator=generator)
+        else:
+            u = self.base.sample(n, generator)
         with torch.no_grad():
-            return self.push(u.to(next(self.parameters()).device)).float().cpu()
+            return self.push(u.to(self.nets[0][0].weight.device)).float().cpu()
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)
 
 
-class ShiftedFlow(nn.Module):
-    """A FlowPrior over a per-row Gaussian base (see `FlowPrior.given`); KL by Monte Carlo."""
+class Pushed(nn.Module):
+    """A FlowPrior's layers over another base (see `FlowPrior.over`); KL by Monte Carlo."""
 
-    def __init__(self, flow: FlowPrior, mu: Tensor, logvar: Tensor):
+    def __init__(self, flow: FlowPrior, base: nn.Module):
         super().__init__()
-        self.flow, self.mu, self.logvar = flow, mu, logvar
+        self.flow, self.base = flow, base
         self.latent_dim = flow.latent_dim
 
     def log_prob(self, z: Tensor) -> Tensor:
         u, logdet = self.flow.pull(z)
-        return log_normal(u, self.mu, self.logvar) + logdet
+        return self.base.log_prob(u) + logdet
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        if self.mu.shape[0] != 1:
-            raise ValueError("sample a shifted flow of one condition (mu of shape (1, Z))")
-        base = DiagonalGaussian(self.mu, self.logvar).sample(n, generator)
+        u = self.base.sample(n, generator)
         with torch.no_grad():
-            return self.flow.push(base.to(self.mu.device)).float().cpu()
+            return self.flow.push(u.to(self.flow.nets[0][0].weight.device)).float().cpu()
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)
@@ -334,8 +343,9 @@ def build_prior(
     kind: str, latent_dim: int, n_components: int = 0, input_shape: tuple[int, ...] | None = None
 ) -> nn.Module:
     """The prior named in a model config: "normal", "mixture" or "vamp" (with n_components;
-    "vamp" with the encoder's input_shape, then `VampPrior.bind`), or "flow" (n_components
-    coupling layers)."""
+    "vamp" with the encoder's input_shape, then `VampPrior.bind`), "flow" (n_components
+    coupling layers over N(0, I)) or "mixture-flow" (MIXTURE_FLOW_LAYERS coupling layers over
+    a mixture of n_components)."""
     if kind == "normal":
         return StandardNormal(latent_dim)
     if kind == "mixture":
@@ -354,6 +364,11 @@ def build_prior(
                 f"a flow prior needs n_components (coupling layers) >= 1, got {n_components}"
             )
         return FlowPrior(latent_dim, n_components)
+    if kind == "mixture-flow":
+        if n_components < 1:
+            raise ValueError(f"a mixture-flow prior needs n_components >= 1, got {n_components}")
+        base = GaussianMixture(latent_dim, n_components)
+        return FlowPrior(latent_dim, MIXTURE_FLOW_LAYERS, base=base)
     raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {kind!r}")
 
 
@@ -412,22 +427,26 @@ def fit_flow(
     log=None,
     cond: Tensor | None = None,
     cond_layer: nn.Module | None = None,
+    base: nn.Module | None = None,
 ) -> FlowPrior:
     """A FlowPrior of n_layers coupling layers fitted to the aggregate posterior of N items, by
     `steps` of Adam on its log density of z ~ q(z|x) (the same objective as `fit_mixture`), its
     learning rate on a cosine schedule to 0.
 
     With cond (N, C) and cond_layer (C -> 2 Z), p(z | c) = the flow over a base
-    N(cond_layer(c)) (`FlowPrior.given`) and the layer is fitted with it: item i's posterior is
-    then q(z | x_i, c_i).
+    N(cond_layer(c)) (`FlowPrior.over`) and the layer is fitted with it: item i's posterior is
+    then q(z | x_i, c_i). With `base` (a fitted prior, kept fixed) the layers warp it instead of
+    N(0, I).
     """
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():  # the layers' initialisation, seeded, the global stream kept
         torch.manual_seed(seed)
         prior = FlowPrior(mu.shape[1], n_layers)
+    if base is not None:  # fixed: Adam passes over parameters without a gradient
+        prior.base = base.requires_grad_(False)
 
-    def given(rows: Tensor) -> ShiftedFlow:
-        return prior.given(*cond_layer(cond[rows]).chunk(2, dim=-1))
+    def given(rows: Tensor) -> Pushed:
+        return prior.over(DiagonalGaussian(*cond_layer(cond[rows]).chunk(2, dim=-1)))
 
     return fit_density(
         prior,

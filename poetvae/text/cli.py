@@ -119,24 +119,26 @@ def train(corpus, out, init_from, train_cfg, progress, device, preset, overrides
 )
 @click.option(
     "--kind",
-    type=click.Choice(["mixture", "flow"]),
+    type=click.Choice(["mixture", "flow", "mixture-flow"]),
     default="mixture",
     show_default=True,
-    help="A mixture of Gaussians, or a RealNVP flow.",
+    help="A mixture of Gaussians, a RealNVP flow, or a flow over a mixture (the run's own "
+    "mixture where it has one of --components, kept as it is).",
 )
 @click.option(
     "--components",
     type=click.IntRange(1, 65_536),
     default=None,
     help="Gaussians in the mixture, started on the posteriors of as many training poems "
-    "[default: 1024]; for a flow, its coupling layers [default: 8].",
+    "[default: 1024]; for a flow over N(0, I), its coupling layers [default: 8].",
 )
 @click.option(
     "--steps",
     type=click.IntRange(0, 1_000_000),
     default=None,
     help="Adam steps fitting the prior to the aggregate posterior (0 keeps a mixture on the "
-    "posteriors) [default: 1500 for a mixture, 3000 for a flow].",
+    "posteriors) [default: 1500 for a mixture, 3000 for a flow, 2000 for a mixture-flow's "
+    "layers].",
 )
 @click.option(
     "--corpus",
@@ -169,10 +171,14 @@ def fit_prior(run, out, kind, components, steps, corpus, seed, device):
         raise click.UsageError(f"{run} does not record its corpus: give --corpus")
     flow = kind == "flow"
     components = components or (8 if flow else 1024)
-    steps = (3000 if flow else 1500) if steps is None else steps
+    steps = {"mixture": 1500, "flow": 3000, "mixture-flow": 2000}[kind] if steps is None else steps
     fitted = fit(model, load_corpus(name, splits=("train",)), components, steps, seed, kind=kind)
     meta = {**checkpoint.read_meta(run), **fitted.meta()}
-    what = f"{components}-layer flow" if flow else f"{components}-component mixture"
+    what = {
+        "mixture": f"{components}-component mixture",
+        "flow": f"{components}-layer flow",
+        "mixture-flow": f"flow over a {components}-component mixture",
+    }[kind]
     options.say(f"fitted a {what} prior; writing {out}")
     checkpoint.save(out, fitted, meta, files(fitted))
 

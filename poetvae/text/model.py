@@ -126,8 +126,8 @@ class PoetVAE(nn.Module):
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {cfg.decoder!r}")
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} is not divisible by n_heads {cfg.n_heads}")
-        if cfg.keywords and cfg.prior not in ("normal", "mixture", "flow"):
-            raise ValueError(f"keywords need a normal, mixture or flow prior, not {cfg.prior}")
+        if cfg.keywords and cfg.prior not in ("normal", "mixture", "flow", "mixture-flow"):
+            raise ValueError(f"keywords need a prior over z alone, not {cfg.prior}")
         if not 0 <= cfg.keyword_drop <= 1:
             raise ValueError(f"keyword_drop must be in [0, 1], got {cfg.keyword_drop}")
         self.cfg, self.vocab = cfg, vocab
@@ -192,7 +192,8 @@ class PoetVAE(nn.Module):
             self.head_cond = nn.Linear(D, cfg.n_heads * cfg.head_dim, bias=False)
             # the mixture's logit shift and mean offset, or a Gaussian's mean and log variance
             # (the prior's own for a normal one, its base's for a flow)
-            width = cfg.prior_components + Z if cfg.prior == "mixture" else 2 * Z
+            mixed = cfg.prior in ("mixture", "mixture-flow")
+            width = cfg.prior_components + Z if mixed else 2 * Z
             self.prior_cond = nn.Linear(D, width, bias=False)
             for layer in (self.enc_cond, self.head_cond, self.prior_cond):
                 nn.init.zeros_(layer.weight)
@@ -225,12 +226,15 @@ class PoetVAE(nn.Module):
         if cond is None:
             return self.prior
         shift = self.prior_cond(cond).float()  # (B, K + Z) or (B, 2Z)
-        if isinstance(self.prior, GaussianMixture):
-            k = self.cfg.prior_components
-            return self.prior.reweighted(shift[:, :k], shift[:, k:])
-        if isinstance(self.prior, FlowPrior):
-            return self.prior.given(*shift.chunk(2, dim=-1))
-        return DiagonalGaussian(*shift.chunk(2, dim=-1))
+        flow = self.prior if isinstance(self.prior, FlowPrior) else None
+        base = self.prior if flow is None else flow.base
+        k = self.cfg.prior_components
+        # a mixture is reweighted and moved; a Gaussian (N(0, I), or a flow's) is moved, scaled
+        if isinstance(base, GaussianMixture):
+            base = base.reweighted(shift[:, :k], shift[:, k:])
+        else:
+            base = DiagonalGaussian(*shift.chunk(2, dim=-1))
+        return base if flow is None else flow.over(base)
 
     def given(self, kw: Tensor | None) -> "PoetVAE | Given":
         """The model with a condition bound: (1, K, W) keyword ids (see `keyword_ids`), or

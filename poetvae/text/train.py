@@ -1,5 +1,6 @@
 """`poetvae train`: corpus -> vocabulary -> PoetVAE -> core.fit, in one function."""
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,7 +12,13 @@ import torch
 from ..core import checkpoint
 from ..core.config import apply_overrides, from_dict, to_dict
 from ..core.device import seed_everything
-from ..core.priors import fit_flow, fit_mixture
+from ..core.priors import (
+    MIXTURE_FLOW_LAYERS,
+    FlowPrior,
+    GaussianMixture,
+    fit_flow,
+    fit_mixture,
+)
 from ..core.train import Progress, TrainConfig, fit
 from .corpus import Corpus, load_corpus
 from .keywords import extract
@@ -247,6 +254,11 @@ def fit_prior(
     posteriors q(z | x, c) of each train poem under FLOW_DRAWS keyword draws as training makes
     them (a random subset of its keywords, none `keyword_drop` of the time).
 
+    kind "mixture-flow": MIXTURE_FLOW_LAYERS coupling layers fitted for `steps` over a mixture
+    of n_components, which stays as it is: the model's own where it has one of n_components
+    (with its p(z | c), which then reweighs the mixture under the layers), else one fitted
+    first (1,500 steps, p(z | c) anew).
+
     Raises:
         ValueError: a corpus of another form, or more components than training poems.
     """
@@ -254,18 +266,20 @@ def fit_prior(
         raise ValueError(
             f"the model writes poems of {model.cfg.shape}, the corpus holds {corpus.form}"
         )
-    if kind not in ("mixture", "flow"):
-        raise ValueError(f"kind must be mixture or flow, got {kind!r}")
+    if kind not in ("mixture", "flow", "mixture-flow"):
+        raise ValueError(f"kind must be mixture, flow or mixture-flow, got {kind!r}")
     x = encode_poems(model.vocab, corpus.splits["train"])
     cfg = replace(model.cfg, prior=kind, prior_components=n_components)
     fitted = PoetVAE(cfg, model.vocab)
-    refit = (
-        kind == "mixture"
-        and model.cfg.keywords > 0
-        and model.cfg.prior == "mixture"
-        and model.cfg.prior_components == n_components
-    )
-    if kind == "flow":
+    own = _mixture_of(model, n_components)
+    refit = kind != "flow" and model.cfg.keywords > 0 and own is not None
+    if kind == "mixture-flow":
+        mu, logvar = posteriors(model, x)
+        if own is None:
+            own = fit_mixture(mu, logvar, n_components, seed=seed, steps=1500)
+        prior = fit_flow(mu, logvar, MIXTURE_FLOW_LAYERS, steps, seed=seed, log=log, base=own)
+        # the flow's state holds its base's as base.*
+    elif kind == "flow":
         cond = None
         if model.cfg.keywords:
             with_keywords(corpus)
@@ -286,7 +300,7 @@ def fit_prior(
             steps=steps,
             seed=seed,
             log=log,
-            **({"start": model.prior, "lr": REFIT_LR} if refit else {}),
+            **({"start": own, "lr": REFIT_LR} if refit else {}),
         )
     # the prior, and unless refitted what reads the condition into it (its width is the
     # prior's), start anew
@@ -299,6 +313,14 @@ def fit_prior(
 
 
 FLOW_DRAWS = 2  # keyword draws per train poem when a flow's p(z | c) is fitted
+
+
+def _mixture_of(model: PoetVAE, n_components: int) -> GaussianMixture | None:
+    """The model's mixture of n_components (its prior, or a flow's base), else None."""
+    prior = model.prior.base if isinstance(model.prior, FlowPrior) else model.prior
+    if isinstance(prior, GaussianMixture) and prior.means.shape[0] == n_components:
+        return copy.deepcopy(prior)
+    return None
 
 
 @torch.no_grad()

@@ -292,7 +292,10 @@ def test_a_timed_out_request_computes_nothing_after_its_timeout(tiny_run):
         assert call(url + "/api/write", n=4, seed=1)[0] == 503  # its first model call is held
         release.set()
         assert call(url + "/api/write", n=1, seed=1)[0] == 200  # after the dropped one stopped
-    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]  # 4 poems: one model call only
+        after_two = len(calls)
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200
+    # the dropped request made its held call only: the rest are the two alike requests'
+    assert after_two - 1 == len(calls) - after_two > 0
 
 
 def test_a_request_whose_client_went_away_computes_no_more(tiny_run, caplog):
@@ -310,7 +313,9 @@ def test_a_request_whose_client_went_away_computes_no_more(tiny_run, caplog):
         release.set()
         assert "the client went away" in caplog.text
         assert call(url + "/api/write", n=1, seed=1)[0] == 200
-    assert calls[0] == 4 and 1 in calls and 4 not in calls[1:]
+        after_two = len(calls)
+        assert call(url + "/api/write", n=1, seed=1)[0] == 200
+    assert after_two - 1 == len(calls) - after_two > 0  # the gone client's held call only
 
 
 def test_a_model_of_the_wrong_form_is_refused(tiny_run):

@@ -49,6 +49,14 @@ class Constraints:
 
         return Constraints(self.fixed, part(self.allowed), part(self.rhymes), self.rhyme_groups)
 
+    def take(self, index: Tensor) -> "Constraints":
+        """The constraints of the poems at (B,) index, in its order (repeats allowed)."""
+
+        def part(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t[index]
+
+        return Constraints(self.fixed, part(self.allowed), part(self.rhymes), self.rhyme_groups)
+
 
 def rhyme_positions(form: Shape, first_line: bool = False) -> Tensor:
     """(L,) bool: the rhyme positions of a form, the ends of lines 2, 4, ..., and with

@@ -41,6 +41,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 PRIORS = ("normal", "mixture", "vamp", "flow", "mixture-flow")
 MIXTURE_FLOW_LAYERS = 8  # the coupling layers of a "mixture-flow" prior
+PUSH_BLOCK = 256  # base draws a flow pushes at once (see `FlowPrior.push_blocks`)
 
 
 def mixture_log_prob(z: Tensor, log_w: Tensor, means: Tensor, logvars: Tensor) -> Tensor:
@@ -306,13 +307,26 @@ class FlowPrior(nn.Module):
             z = self._join(kept, moved * torch.exp(log_s) + t, flip)
         return z
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    @torch.no_grad()
+    def push_blocks(self, u: Tensor) -> Tensor:
+        """`push` of (N, Z) base draws on the CPU, PUSH_BLOCK rows at a time (the last block
+        padded with zeros): each row's numbers do not depend on N or on its neighbours, as a
+        matrix product of another shape may round them otherwise."""
+        n = len(u)
+        padded = torch.zeros(-(-n // PUSH_BLOCK) * PUSH_BLOCK, u.shape[1])
+        padded[:n] = u
+        device = self.nets[0][0].weight.device
+        parts = [self.push(b.to(device)).float().cpu() for b in padded.split(PUSH_BLOCK)]
+        return torch.cat(parts)[:n]
+
+    def base_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """(n, Z) draws of the base, on the CPU: `sample` is `push_blocks` of them."""
         if self.base is None:
-            u = torch.randn(n, self.latent_dim, generator=generator)
-        else:
-            u = self.base.sample(n, generator)
-        with torch.no_grad():
-            return self.push(u.to(self.nets[0][0].weight.device)).float().cpu()
+            return torch.randn(n, self.latent_dim, generator=generator)
+        return self.base.sample(n, generator)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return self.push_blocks(self.base_sample(n, generator))
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)
@@ -330,10 +344,14 @@ class Pushed(nn.Module):
         u, logdet = self.flow.pull(z)
         return self.base.log_prob(u) + logdet
 
+    def base_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return self.base.sample(n, generator)
+
+    def push_blocks(self, u: Tensor) -> Tensor:
+        return self.flow.push_blocks(u)
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        u = self.base.sample(n, generator)
-        with torch.no_grad():
-            return self.flow.push(u.to(self.flow.nets[0][0].weight.device)).float().cpu()
+        return self.push_blocks(self.base_sample(n, generator))
 
     def kl(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         return log_normal(z, mu, logvar) - self.log_prob(z)

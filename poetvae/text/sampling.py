@@ -37,10 +37,13 @@ def prior_draws(
         seed = fresh_seed()
     z, u = torch.empty(n, latents, prior.latent_dim), torch.empty(n, n_uniforms)
     gen = torch.Generator()
+    flow = hasattr(prior, "push_blocks")  # draw each poem's base point, then push them together
     for i in range(n):
         gen.manual_seed((seed * 1_000_003 + start + i) % 2**64)  # any int seed, as torch's uint64
-        z[i] = prior.sample(latents, gen)
+        z[i] = prior.base_sample(latents, gen) if flow else prior.sample(latents, gen)
         u[i] = torch.rand(n_uniforms, generator=gen)
+    if flow:
+        z = prior.push_blocks(z.flatten(0, 1)).view(n, latents, -1)
     return z, u
 
 

@@ -12,7 +12,9 @@
 # continued with keywords (keywords=4: a conditional VAE, its new layers zero at the start) and
 # have their mixture refitted from where it was: wuyan 2 epochs (500 refit steps); qiyan 3 + 3
 # epochs, then 2 at lr 3e-4 with keyword_drop=0.6 (more poems without keywords kept its
-# unconditioned samples as coherent as before), 1,500 refit steps.
+# unconditioned samples as coherent as before), 1,500 refit steps. Last, 8 RealNVP coupling
+# layers are fitted over that mixture (`fit-prior --kind mixture-flow`, 2,000 steps), which
+# stays as it is, its keyword reweighting too.
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
@@ -60,7 +62,9 @@ case $form in
     fi
     [ -f "$run/keywords-mixture/checkpoint/config.json" ] ||
       poetvae fit-prior "$last" --out "$run/keywords-mixture" --steps "$refit"
-    python scripts/export_model.py "$run/keywords-mixture" "poetvae/assets/$form" --int8
+    [ -f "$run/mixture-flow/checkpoint/config.json" ] ||
+      poetvae fit-prior "$run/keywords-mixture" --out "$run/mixture-flow" --kind mixture-flow
+    python scripts/export_model.py "$run/mixture-flow" "poetvae/assets/$form" --int8
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)

@@ -18,7 +18,7 @@
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
-#        given a fitted 1,024-component mixture.
+#        given a fitted 1,024-component mixture, then the same 8 coupling layers over it.
 set -euo pipefail
 form=${1:-wuyan}
 run=${2:-runs/default-$form}
@@ -73,7 +73,9 @@ case $form in
       --set prior=normal --set prior_components=0 --epochs "$epochs" --batch-size 128 \
       --lr 1e-3 --warmup-steps 50 --seed 0
     [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$run/normal" --out "$run/mixture"
-    python scripts/export_model.py "$run/mixture" "poetvae/assets/$form" --int8
+    [ -f "$run/mixture-flow/checkpoint/config.json" ] ||
+      poetvae fit-prior "$run/mixture" --out "$run/mixture-flow" --kind mixture-flow
+    python scripts/export_model.py "$run/mixture-flow" "poetvae/assets/$form" --int8
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

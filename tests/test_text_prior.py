@@ -54,13 +54,20 @@ def test_fit_prior_command_writes_a_loadable_run(tiny_run, tmp_path):
     assert r.exit_code != 0 and "100000" in r.output and "Traceback" not in r.output
 
 
+def conditional_mixture(run, corpus):
+    """A keyword model with a fitted 16-component mixture and a p(z | c) that does something,
+    as training with keywords would leave it."""
+    mixed = fit_prior(load(run), corpus, n_components=16, steps=5)
+    with torch.no_grad():
+        mixed.prior_cond.weight.normal_()
+    return mixed
+
+
 def test_refitting_a_conditional_mixture_starts_from_its_components_and_keeps_p_z_given_c(
     tiny_keywords_run, poem_file
 ):
     corpus = load_corpus(str(poem_file))
-    mixed = fit_prior(load(tiny_keywords_run), corpus, n_components=16, steps=5)
-    with torch.no_grad():  # as training with keywords would leave it
-        mixed.prior_cond.weight.normal_()
+    mixed = conditional_mixture(tiny_keywords_run, corpus)
     kept = fit_prior(mixed, corpus, n_components=16, steps=0)
     assert torch.equal(kept.prior_cond.weight, mixed.prior_cond.weight)
     for name, value in mixed.prior.state_dict().items():
@@ -118,9 +125,7 @@ def test_a_flow_over_the_models_own_mixture_keeps_it_and_its_p_z_given_c(
     from poetvae.core.priors import FlowPrior
 
     corpus = load_corpus(str(poem_file))
-    mixed = fit_prior(load(tiny_keywords_run), corpus, n_components=16, steps=5)
-    with torch.no_grad():  # as training with keywords would leave it
-        mixed.prior_cond.weight.normal_()
+    mixed = conditional_mixture(tiny_keywords_run, corpus)
     warped = fit_prior(mixed, corpus, n_components=16, steps=40, kind="mixture-flow")
     assert isinstance(warped.prior, FlowPrior) and warped.cfg.prior == "mixture-flow"
     for name, value in mixed.prior.state_dict().items():  # the mixture under the layers

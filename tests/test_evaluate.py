@@ -75,6 +75,20 @@ def test_keys_are_present_and_finite(trained):
     assert scores["iw_samples"] == 3 and 0 <= scores["char_accuracy"] <= 1
 
 
+def test_the_context_gain_is_what_the_draft_path_reads(tiny_mask_predict_run, trained):
+    model, x = load(tiny_mask_predict_run), trained[1]
+    scores = score_split(model, x, iw_samples=2)
+    gain = scores["recon_per_char"] - scores["masked_ce_per_char"]
+    assert scores["context_gain_per_char"] == pytest.approx(gain) and gain != 0
+    with torch.no_grad():  # a draft path that reads nothing: every draft decodes as no draft
+        model.draft_in.weight.zero_()
+        model.draft_in.bias.zero_()
+        model.mask_embed.zero_()
+    blind = score_split(model, x, iw_samples=2)
+    assert blind["context_gain_per_char"] == pytest.approx(0, abs=1e-5)
+    assert "masked_ce_per_char" not in score_split(trained[0], x, iw_samples=2)  # parallel
+
+
 def test_constant_encoder_has_no_active_units_and_no_information():
     vocab = Vocab.train(["春眠不觉晓处处闻啼鸟", "夜来风雨声花落知多少"])
     model = PoetVAE(PoetVAEConfig.preset("tiny", vocab_size=len(vocab), n_lines=2), vocab)

@@ -617,6 +617,11 @@ def _eval_table(r: dict) -> str:
         f"{math.log(d['mi_items']):.2f})",
         f"  char accuracy {d['char_accuracy']:9.3f}  (argmax from z = mu)",
     ]
+    if "masked_ce_per_char" in d:  # a mask-predict model: what its draft path reads
+        rows.append(
+            f"  given the rest {d['masked_ce_per_char']:8.3f} /char  "
+            f"({d['context_gain_per_char']:.3f} below the fully masked pass)"
+        )
     if "data_keywords" in r:  # a conditional model: the same bounds given each poem's keywords
         k = r["data_keywords"]
         rows += [

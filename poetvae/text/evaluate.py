@@ -2,8 +2,10 @@
 
 On a data split: reconstruction cross-entropy and KL per poem and per character (nats), ELBO,
 the importance-weighted NLL bound with K samples (Burda et al. 2016), active units (Burda et al.
-2016, Cov_x E_q[z] > 0.01), I(x; z) (Hoffman & Johnson 2016) and character accuracy of the
-reconstruction decoded by argmax from z = mu. On samples from the prior: novelty against the
+2016, Cov_x E_q[z] > 0.01), I(x; z) (Hoffman & Johnson 2016), character accuracy of the
+reconstruction decoded by argmax from z = mu and, for a mask-predict model, how much its draft
+path reads the poem: each character's cross-entropy given z and every other character, beside
+the fully masked one (`context_gain_per_char`). On samples from the prior: novelty against the
 train split, distinct-1/2, the share of lines repeating a character, prosody, and fluency as
 judged by models that are not the VAE: character bigram models of the train split and, from
 outside the training text altogether, of Song-dynasty poems (corpora/song-judge); whole-poem
@@ -27,7 +29,7 @@ from ..core.metrics import fit_proposal, iwae_nll, mutual_information
 from .corpus import split_lines
 from .decoding import Decoding
 from .forms import FORMS
-from .model import PoetVAE
+from .model import MASK, PoetVAE
 from .prosody import LUSHI_LINES, rates
 
 MI_ITEMS = 1000  # items in the aggregate posterior for I(x; z): O(N^2) work
@@ -55,7 +57,10 @@ def score_split(
     Keys: n, recon_per_poem, recon_per_char, kl_per_poem, kl_per_char, elbo_per_poem,
     iwae_nll_per_poem, iwae_nll_per_char, iw_samples, proposal_steps, active_units, latent_dim,
     mutual_information, mi_items (the aggregate posterior's size: the estimate is at most
-    log(mi_items), so a value at that cap means "at least"), char_accuracy.
+    log(mi_items), so a value at that cap means "at least"), char_accuracy; a mask-predict
+    model adds masked_ce_per_char, each character's cross-entropy given z ~ q(z | x) and all
+    the others (left out one at a time), and context_gain_per_char, recon_per_char minus that
+    (at the same z): what re-masking passes can gain from the rest of the poem.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -80,8 +85,14 @@ def score_split(
         sums.update(
             recon=recon.sum().item(), kl=kl.sum().item(), nll=nll.sum().item(), acc=acc.sum().item()
         )
+        if model.cfg.decoder == "mask-predict":
+            sums.update(masked=_left_out_nll(m, z, xb))
     torch.random.set_rng_state(gen_state)
     n = len(x)
+    masked = {}
+    if model.cfg.decoder == "mask-predict":
+        ce = sums["masked"] / (n * L)
+        masked = {"masked_ce_per_char": ce, "context_gain_per_char": sums["recon"] / (n * L) - ce}
     mu, logvar = torch.cat(mus), torch.cat(logvars)
     # I(x; z) costs O(N^2): a seeded random subset, since a split is in source order
     some = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:MI_ITEMS]
@@ -102,7 +113,20 @@ def score_split(
         "mutual_information": mutual_information(mu[some], logvar[some]),
         "mi_items": min(n, MI_ITEMS),  # the estimate cannot exceed log(mi_items)
         "char_accuracy": sums["acc"] / n,
+        **masked,
     }
+
+
+def _left_out_nll(model: PoetVAE, z: torch.Tensor, x: torch.Tensor) -> float:
+    """Summed cross-entropy of every character of poems x (B, L) given latents z (B, Z) and the
+    poem's other characters, each masked in turn."""
+    total = 0.0
+    for pos in range(x.shape[1]):
+        draft = x.clone()
+        draft[:, pos] = MASK
+        logits = model.decode(z, draft, pos).float()  # (B, V)
+        total += torch.nn.functional.cross_entropy(logits, x[:, pos], reduction="sum").item()
+    return total
 
 
 def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[str, Any]:

@@ -199,6 +199,13 @@ _training = apply(
         show_default=True,
         help="Validate and checkpoint every N steps (0 = once per epoch).",
     ),
+    click.option(
+        "--train-only",
+        metavar="MODULE",
+        default="",
+        help="Train only this submodule's parameters, the others frozen, e.g. --train-only "
+        "refiner after --set refiner_layers=2 (a resumed run needs the same).",
+    ),
     resume,
     click.option("--quiet", is_flag=True, help="No progress bar."),
 )
@@ -221,6 +228,7 @@ def training(command):
         beta,
         kl_warmup,
         eval_every,
+        train_only,
         quiet,
         **kwargs,
     ):
@@ -237,6 +245,7 @@ def training(command):
                 beta=beta,
                 kl_warmup_steps=kl_warmup,
                 eval_every=eval_every,
+                train_only=train_only,
             )
         except ValueError as e:  # e.g. both --epochs and --max-steps
             raise click.UsageError(str(e)) from None

@@ -37,7 +37,9 @@ class TrainConfig:
     The budget is `epochs` passes over the train data or `max_steps` optimizer steps, not both
     (neither: DEFAULT_EPOCHS); `fit` turns epochs into steps from the data's size (`resolve`).
     `eval_every` = 0 evaluates and checkpoints once per epoch. The KL weight rises linearly from 0
-    to `beta` over `kl_warmup_steps` (Bowman et al. 2016 annealing; 0 = constant).
+    to `beta` over `kl_warmup_steps` (Bowman et al. 2016 annealing; 0 = constant). `train_only`
+    names a submodule (e.g. "refiner"): only its parameters are trained, the others stay as they
+    are ("" = all).
     """
 
     epochs: float | None = None
@@ -52,6 +54,7 @@ class TrainConfig:
     kl_warmup_steps: int = 0
     beta: float = 1.0
     seed: int = 0
+    train_only: str = ""
 
     def __post_init__(self):
         for name in ("lr", "weight_decay", "min_lr_ratio", "grad_clip", "beta"):
@@ -166,6 +169,26 @@ def evaluate(
     return {k: v / max(total, 1.0) for k, v in sums.items()}
 
 
+def trained_parameters(model: nn.Module, only: str = "") -> list[nn.Parameter]:
+    """The parameters of submodule `only` ("": all of them); the others are frozen (no grad).
+
+    Raises:
+        ValueError: the model has no submodule of that name with parameters.
+    """
+    if not only:
+        return list(model.parameters())
+    prefix = only + "."
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith(prefix))
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        names = sorted({n.split(".")[0] for n, _ in model.named_parameters()})
+        raise ValueError(
+            f"train_only: no parameters under {only!r}; the model has {', '.join(names)}"
+        )
+    return params
+
+
 def fit(
     model: nn.Module,
     train: Data,
@@ -211,8 +234,9 @@ def fit(
         cfg = cfg.resolve(n, dist.world_size)
         per_epoch = steps_per_epoch(n, cfg.batch_size, dist.world_size)
         eval_every = cfg.eval_every or per_epoch
-        decay = [p for p in model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in model.parameters() if p.dim() < 2]
+        params = trained_parameters(model, cfg.train_only)
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
         opt = torch.optim.AdamW(
             [
                 {"params": decay, "weight_decay": cfg.weight_decay},
@@ -223,6 +247,10 @@ def fit(
         )
         step, last_valid = 0, {}
         if resume:
+            was = checkpoint.read_meta(run_dir).get("train", {}).get("train_only", "")
+            if was != cfg.train_only:
+                what = f"--train-only {was}" if was else "every parameter (no --train-only)"
+                raise ValueError(f"{run_dir} trained {what}: resume it the same way")
             state = checkpoint.load_trainer_state(run_dir)
             if state is None:
                 raise checkpoint.CheckpointError(f"{run_dir} has no trainer state to resume from")
@@ -290,7 +318,7 @@ def fit(
                 opt.zero_grad(set_to_none=True)
                 out.loss.backward()
                 if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
                 opt.step()
                 step += 1
                 seen += idx.numel() * dist.world_size

@@ -1,5 +1,7 @@
 """The three decoders: what each reads, exact likelihoods, and decoding under constraints."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -96,40 +98,66 @@ def test_passes_and_constraints_the_decoder_cannot_honour_are_errors(tiny_run, t
         write(load(tiny_causal_run), 2, acrostic="春夏秋冬")
 
 
-def _refiner_model(seed: int = 0) -> PoetVAE:
-    from poetvae.text.model import PoetVAEConfig
+def _with_refiner(run) -> tuple[PoetVAE, PoetVAE]:
+    """A trained mask-predict model, and the same model grown a fresh refiner layer."""
+    plain = load(run).eval()
+    grown = PoetVAE(apply_overrides(plain.cfg, ["refiner_layers=1"]), plain.vocab)
+    new = tuple(k for k in grown.state_dict() if k not in plain.state_dict())
+    assert {name.split(".")[0] for name in new} == {"refiner"}
+    checkpoint.load_weights(grown, run, new=new)
+    return plain, grown.eval()
 
-    torch.manual_seed(seed)
-    cfg = PoetVAEConfig.preset("tiny", vocab_size=40, decoder="mask-predict", refiner_layers=1)
-    return PoetVAE(cfg)
+
+def test_a_fresh_refiner_leaves_the_model_it_grows_on_as_it_was(tiny_mask_predict_run):
+    plain, grown = _with_refiner(tiny_mask_predict_run)
+    z = torch.randn(3, plain.cfg.latent_dim)
+    draft = _poems(plain, 3, 0).masked_fill(torch.rand(3, plain.cfg.seq_len) < 0.5, MASK)
+    assert torch.equal(grown.decode(z, None), plain.decode(z, None))
+    assert torch.allclose(grown.decode(z, draft), plain.decode(z, draft), atol=1e-5)
 
 
-def test_the_refiner_reads_every_line_and_leaves_the_likelihood_exact():
-    model = _refiner_model().eval()
+def test_the_refiner_reads_every_line_and_leaves_the_likelihood_exact(tiny_mask_predict_run):
+    plain, model = _with_refiner(tiny_mask_predict_run)
+    with torch.no_grad():  # as if trained: its layers no longer the identity
+        for p in model.refiner.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
     z = torch.randn(2, model.cfg.latent_dim)
     x1, x2 = _poems(model, 2, 0), _poems(model, 2, 1)
     assert torch.equal(model.logits(z, x1), model.logits(z, x2))  # p(x | z): no characters read
+    assert torch.equal(model.logits(z, x1), plain.logits(z, x1))  # and the refiner is not in it
     draft = x1.masked_fill(torch.arange(model.cfg.seq_len) < 10, MASK)
     changed = draft.clone()
     changed[:, -1] = (changed[:, -1] + 1) % model.cfg.vocab_size  # the last character of the poem
     a, b = model.decode(z, draft), model.decode(z, changed)
     assert not torch.allclose(a[:, 0], b[:, 0])  # the first character reads the last line
+    assert torch.equal(plain.decode(z, draft)[:, 0], plain.decode(z, changed)[:, 0])  # convs: not
 
 
-def test_the_refiner_term_trains_the_refiner_alone():
-    model = _refiner_model().train()
-    x = _poems(model, 4, 0)
-    mu, logvar = model.encode(x)
-    h = model._features(mu, None)
-    nll, masked = model._refiner_nll(h.detach(), model._project(h).detach(), x)
-    nll.sum().backward()
-    touched = {n.split(".")[0] for n, p in model.named_parameters() if p.grad is not None}
-    assert touched == {
-        "refiner",
-        "refine_pos",
-        "refine_mask",
-        "refine_norm",
-        "draft_in",
-        "draft_norm",
-    }
-    assert len(masked) >= 4 and (masked > 0).all()
+def test_train_only_the_refiner_leaves_every_other_weight(
+    tmp_path, poem_file, tiny_mask_predict_run
+):
+    from poetvae.core.device import pick_device
+    from poetvae.core.train import TrainConfig
+    from poetvae.text.train import train
+
+    cfg = TrainConfig(max_steps=6, batch_size=16, warmup_steps=1, lr=1e-2, train_only="refiner")
+    out = tmp_path / "refiner"
+    train(
+        str(poem_file),
+        out,
+        cfg,
+        pick_device("cpu"),
+        overrides=("refiner_layers=1",),
+        init_from=tiny_mask_predict_run,
+    )
+    before, after = load(tiny_mask_predict_run).state_dict(), load(out).state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert any(not torch.equal(v, 0 * v) for k, v in after.items() if "linear2.weight" in k)
+    with pytest.raises(ValueError, match="resume it the same way"):  # the other way round
+        train(
+            str(poem_file),
+            out,
+            replace(cfg, train_only="", max_steps=8),
+            pick_device("cpu"),
+            resume=True,
+        )

@@ -19,10 +19,12 @@ per poem, with optional free bits (Kingma et al. 2016).
 - "causal": the characters to the left, through causal convolutions (Yang et al. 2017);
   p(x | z) = prod_i p(x_i | x_<i, z), decoded one position at a time.
 
-`refiner_layers` > 0 (mask-predict only) moves the draft out of the convolutions into a refiner
-after the fully masked pass: self-attention over every position, trained by its own loss on
-SUNDAE-style drafts (Savinov et al. 2022) with everything it reads detached, so p(x | z) and the
-bounds are the ELBO's alone. `keywords` > 0 makes it a conditional VAE (Sohn et al. 2015) on a set
+`refiner_layers` > 0 (mask-predict only) adds a refiner on top of the draft path: self-attention
+layers over every position, so that a re-masked character reads every line of the draft, not
+only its neighbours. It reads drafts only: the fully masked pass, p(x | z), and the bounds are
+the same with and without it. Its layers start as the identity, so it can be grown on a trained
+model and trained alone (`poetvae train --init-from RUN --set refiner_layers=2 --train-only
+refiner`). `keywords` > 0 makes it a conditional VAE (Sohn et al. 2015) on a set
 of up to that many keywords c, each read through its characters (the mean of their tied
 embeddings, then an MLP), the set pooled by a masked mean: the encoder reads c (q(z | x, c)),
 each decoder head reads it beside z, and p(z | c) is `core.priors`' conditional prior (the
@@ -165,11 +167,13 @@ class PoetVAE(nn.Module):
         if cfg.refiner_layers:
             if cfg.decoder != "mask-predict":
                 raise ValueError("refiner_layers needs decoder=mask-predict (it reads a draft)")
-            # self-attention over every position of the poem: each character reads all lines
+            # self-attention over every position of the poem: each character reads all lines.
+            # Each layer adds to its input and starts as the identity (its output projections
+            # zero), so a grown refiner leaves the model it continues exactly as it was
             layer = nn.TransformerEncoderLayer(
                 D,
                 nhead=4,
-                dim_feedforward=2 * D,
+                dim_feedforward=4 * D,
                 dropout=cfg.dropout,
                 batch_first=True,
                 norm_first=True,
@@ -178,11 +182,10 @@ class PoetVAE(nn.Module):
             self.refiner = nn.TransformerEncoder(
                 layer, cfg.refiner_layers, enable_nested_tensor=False
             )
-            self.refine_pos = nn.Parameter(torch.zeros(L, D))
-            self.refine_mask = nn.Parameter(torch.zeros(D))
-            self.refine_norm = nn.LayerNorm(D)
-            nn.init.normal_(self.refine_pos, std=0.02)
-            nn.init.normal_(self.refine_mask, std=0.02)
+            for block in self.refiner.layers:
+                for out in (block.self_attn.out_proj, block.linear2):
+                    nn.init.zeros_(out.weight)
+                    nn.init.zeros_(out.bias)
         if cfg.keywords:
             # a keyword: mean of its characters' (tied) embeddings -> norm -> MLP
             self.kw_norm = nn.LayerNorm(D)
@@ -309,9 +312,6 @@ class PoetVAE(nn.Module):
                 dim=-1,
             )  # (B, L, D)
         h = F.gelu(h) + self.dec_pos
-        if self.cfg.refiner_layers:  # the draft is read by the refiner, after the parallel pass
-            h = self.out_norm(self.decoder(h + self.mask_embed))  # (B, L, D): p(x | z)
-            return h if draft is None else self._refine(h, draft)
         if self.cfg.decoder != "parallel":
             if draft is None:
                 h = h + self.mask_embed
@@ -322,16 +322,10 @@ class PoetVAE(nn.Module):
                 if self.cfg.decoder == "causal":  # position i reads x_{i-1}; position 0 a start
                     e = torch.cat([self.mask_embed.expand(B, 1, -1), e[:, :-1]], dim=1)
                 h = h + e
-        return self.out_norm(self.decoder(h))  # (B, L, D)
-
-    def _refine(self, h: Tensor, draft: Tensor, embed: Tensor | None = None) -> Tensor:
-        """(B, L, D) features of the fully masked pass and a (B, L) draft -> (B, L, D) features
-        given z and the draft's known characters, every position attending to every other."""
-        embed = self.embed.weight if embed is None else embed
-        known = (draft != MASK).unsqueeze(-1)  # (B, L, 1)
-        e = self.draft_in(self.draft_norm(F.embedding(draft.clamp(min=0), embed)))  # (B, L, D)
-        e = torch.where(known, e, self.refine_mask)
-        return self.refine_norm(self.refiner(h + e + self.refine_pos))
+        h = self.out_norm(self.decoder(h))  # (B, L, D)
+        if self.cfg.refiner_layers and draft is not None:  # a fully masked pass stays p(x | z)
+            h = self.refiner(h)
+        return h
 
     def _project(self, h: Tensor) -> Tensor:
         return F.linear(h, self.embed.weight, self.out_bias)  # (..., V), tied to the embedding
@@ -397,14 +391,7 @@ class PoetVAE(nn.Module):
             "elbo": -(recon_m + kl_m),
             "ce": recon_m / x.shape[1],
         }
-        if self.cfg.refiner_layers:
-            # the refiner term trains the refiner only: the features of p(x | z), the embedding
-            # and the output projection it reads are detached, so p(x | z) and the bounds are
-            # what the ELBO alone makes them
-            nll, masked_nll = self._refiner_nll(h.detach(), logits.detach(), x)
-            loss = loss + nll.sum() / len(x)
-            parts["cmlm"] = masked_nll.mean().item()
-        elif self.cfg.decoder == "mask-predict":
+        if self.cfg.decoder == "mask-predict":
             # z is detached: otherwise the encoder learns to carry the masked characters in z
             # (measured: KL 36 -> 50 nats per poem in one epoch, -ELBO 128.8 -> 132.2), which
             # costs the bound and leaves the draft path little to learn
@@ -436,34 +423,6 @@ class PoetVAE(nn.Module):
         h = self._features(z, x.masked_fill(masked, MASK), cond)[masked]  # (M, D): masked ones only
         nll = F.cross_entropy(self._project(h).float(), x[masked], reduction="sum")
         return nll, int(masked.sum())
-
-    def _refiner_nll(self, h: Tensor, logits: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Summed cross-entropy of the refiner on drafts like those it meets when decoding.
-
-        Each poem masks k positions (k uniform in 1..L); of the rest, a share r (uniform in
-        [0, 1) per poem) holds the model's own draw from p(x_i | z) instead of the truth, as in
-        SUNDAE (Savinov et al. 2022), so that the refiner learns to read the context it will be
-        given (its own drafts) and to correct it. The loss covers the masked and the drawn
-        positions.
-
-        Returns:
-            (S,) cross-entropies of the scored positions and (M,) those of the masked ones.
-        """
-        B, L = x.shape
-        masked = self._mask_some(x)  # (B, L)
-        # one draw per position by inverse CDF (a categorical sampler spends one exponential
-        # per vocabulary entry: 5 of 9 seconds of a base-model step)
-        cdf = logits.float().softmax(-1).cumsum(-1)  # (B, L, V)
-        u = torch.rand(B, L, 1, device=x.device) * cdf[..., -1:]
-        drawn = torch.searchsorted(cdf, u).squeeze(-1).clamp(max=logits.shape[-1] - 1)  # (B, L)
-        swap = ~masked & (torch.rand(B, L, device=x.device) < torch.rand(B, 1, device=x.device))
-        draft = torch.where(swap, drawn, x).masked_fill(masked, MASK)
-        embed = self.embed.weight.detach()
-        out = self._refine(h, draft, embed)  # (B, L, D)
-        scored = masked | swap
-        logits = F.linear(out[scored], embed, self.out_bias.detach())  # (S, V)
-        nll = F.cross_entropy(logits.float(), x[scored], reduction="none")
-        return nll, nll[masked[scored]]
 
     def meta(self) -> dict:
         """config.json content for checkpoints."""

@@ -14,7 +14,9 @@
 # epochs, then 2 at lr 3e-4 with keyword_drop=0.6 (more poems without keywords kept its
 # unconditioned samples as coherent as before), 1,500 refit steps. Last, 8 RealNVP coupling
 # layers are fitted over that mixture (`fit-prior --kind mixture-flow`, 2,000 steps), which
-# stays as it is, its keyword reweighting too.
+# stays as it is, its keyword reweighting too. wuyan then trains 3 epochs more with that prior
+# (lr 3e-4), and gets its flow refitted. Last, both grow a 2-layer refiner on the draft path,
+# trained alone for 2,000 steps (`--train-only refiner`; the rest, and the bounds, unchanged).
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
@@ -64,7 +66,18 @@ case $form in
       poetvae fit-prior "$last" --out "$run/keywords-mixture" --steps "$refit"
     [ -f "$run/mixture-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$run/keywords-mixture" --out "$run/mixture-flow" --kind mixture-flow
-    python scripts/export_model.py "$run/mixture-flow" "poetvae/assets/$form" --int8
+    last=$run/mixture-flow
+    if [ "$form" = wuyan ]; then
+      stage "$run/joint" --corpus tang-wuyan-quatrain --init-from "$last" --epochs 3 --lr 3e-4 \
+        --warmup-steps 50 --seed 3
+      [ -f "$run/joint-flow/checkpoint/config.json" ] ||
+        poetvae fit-prior "$run/joint" --out "$run/joint-flow" --kind mixture-flow
+      last=$run/joint-flow
+    fi
+    stage "$run/refiner" --corpus "tang-$form-quatrain" --init-from "$last" \
+      --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
+      --eval-every 500 --seed 0
+    python scripts/export_model.py "$run/refiner" "poetvae/assets/$form" --int8
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)

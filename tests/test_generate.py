@@ -167,17 +167,17 @@ def test_no_poems_is_an_empty_list(tiny_run):
 def test_positions_drawn_at_once_that_clash_draw_again_without_the_taken_character():
     from poetvae.text.generate import _draw
 
-    logp = torch.log(torch.tensor([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.0, 1.0, 0.0]]))
+    w = torch.tensor([[0.1, 0.6, 0.3], [0.1, 0.7, 0.2], [0.0, 1.0, 0.0]])
     redo = torch.tensor([[True, True, True]])
     ids = torch.full((1, 3), -1)
     one_line = ~torch.eye(3, dtype=torch.bool).unsqueeze(0)
     argmax = Decoding(temperature=0.0)
     # the leftmost keeps character 1; the second takes its next best; the third has nothing
     # else (probability 0 elsewhere): its repeat stays
-    drawn, _ = _draw(ids, redo, logp, None, one_line, argmax, torch.zeros(3))
+    drawn, _ = _draw(ids, redo, w, one_line, argmax, torch.zeros(3))
     assert drawn.tolist() == [[1, 2, 1]]
     free = torch.zeros_like(one_line)
-    assert _draw(ids, redo, logp, None, free, argmax, torch.zeros(3))[0].tolist() == [[1, 1, 1]]
+    assert _draw(ids, redo, w, free, argmax, torch.zeros(3))[0].tolist() == [[1, 1, 1]]
 
 
 def test_poem_i_is_the_same_when_poems_are_decoded_a_few_at_a_time(tiny_run):

@@ -70,7 +70,7 @@ def posterior_latents(
         logp = logits.float().view(len(rows), len(ids), -1).log_softmax(-1).cpu()  # (R, F, V)
         log_lik.append(logp.gather(-1, ids.expand(len(rows), -1).unsqueeze(-1)).sum((1, 2)))
     log_lik = torch.cat(log_lik).view(B, 1, M).expand(-1, u.shape[1], -1)  # log p(fixed | z_m)
-    w = log_lik.reshape(-1, M).log_softmax(-1)  # w_m ∝ p(fixed | z_m)
+    w = log_lik.reshape(-1, M).softmax(-1)  # w_m ∝ p(fixed | z_m)
     chosen = pick(w, 1.0, u.flatten(), greedy=temperature == 0)[0]
     return z[torch.arange(B).repeat_interleave(u.shape[1]), chosen].view(B, -1, Z)
 

@@ -24,15 +24,15 @@ from .corpus import chunk
 from .decoding import Decoding
 from .keywords import parse_keywords
 from .model import MASK, PoetVAE
-from .sampling import BELOW_ONE, fresh_seed, pick, prior_draws
+from .sampling import fresh_seed, pick, prior_draws
 from .vocab import PAD_ID, UNK_ID
 
-CHUNK = 256  # poems decoded at once
+CHUNK = 256  # poems made at once (see `stream`)
+# character positions decoded at once: (ROWS, V) logits, 36 MB for the 6,973 characters of the
+# bundled models. The vocabulary-wide steps are faster in pieces of this size than of 256
+# poems (5,120 positions of a quatrain): 1.1-1.2x (wuyan, 1 thread)
+ROWS = 1280
 MIN_ROWS = 16  # poems decoded at once at least (see `decode`)
-# with re-masking passes, the characters a position is drawn among: its 1,024 likeliest in
-# pass 0, the same in the later passes. They hold the whole top-p 0.95 nucleus at T 0.9 at
-# 99.6 % of the bundled model's positions (the top 256 at 65 %)
-SHORTLIST = 1024
 
 
 def n_uniforms(model: PoetVAE, decoding: Decoding) -> int:
@@ -52,13 +52,10 @@ def decode_latents(
     """Character ids for latents z, each position from its own distribution given z (and,
     for the mask-predict and causal decoders, given the other characters).
 
-    All positions of a pass are drawn at once; with re-masking passes, each (pass 0 included)
-    among the SHORTLIST characters that pass 0 found likeliest there, with their probabilities
-    in the position's whole law (the top-p nucleus is measured in it, and cut at the shortlist
-    where it is wider). Where two positions that must differ (one line without repeats, the rhyme
-    positions without 重韵) draw one character, the later one draws again without the
-    characters its partners hold (see `_draw`). Where a constraint leaves nothing else, a
-    repeat stays.
+    All positions of a pass are drawn at once, each from the whole vocabulary. Where two
+    positions that must differ (one line without repeats, the rhyme positions without 重韵)
+    draw one character, the later one draws again without the characters its partners hold
+    (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
 
     Args:
         model: a PoetVAE.
@@ -90,13 +87,12 @@ def decode_latents(
         )
     if u is None:
         u = torch.rand(B, passes * (L + 1))
-    if B > CHUNK:  # bounded memory: (CHUNK, L, V) logits at a time
+    n = max(MIN_ROWS, ROWS // L)  # poems at once: bounded memory, about (ROWS, V) logits
+    if B > n:
         return torch.cat(
             [
-                decode_latents(
-                    model, z[i : i + CHUNK], decoding, u[i : i + CHUNK], c.rows(i, i + CHUNK)
-                )
-                for i in range(0, B, CHUNK)
+                decode_latents(model, z[i : i + n], decoding, u[i : i + n], c.rows(i, i + n))
+                for i in range(0, B, n)
             ]
         )
     z = z.to(next(model.parameters()).device)
@@ -126,8 +122,8 @@ def decode_latents(
                 group = _choose_group(logits, c, T, u[:, L], [pos])
             redo = torch.zeros(B, L, dtype=torch.bool)
             redo[:, pos] = True
-            logp = _log_probs(_restrict(logits[:, 0], c, group, redo, check=True), T)  # (B, V)
-            ids = _draw(ids, redo, logp, None, same, decoding, u[:, pos])[0]
+            w = _weights(_restrict(logits[:, 0], c, group, redo, check=True), T)  # (B, V)
+            ids = _draw(ids, redo, w, same, decoding, u[:, pos])[0]
         return ids
 
     logits = logits_of(ids, None)  # (B, L, V)
@@ -138,17 +134,10 @@ def decode_latents(
     redo = free.expand(B, L)
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
-    logp, cand = _log_probs(rows, T), None  # (M, V)
-    if passes > 1:  # the shortlists of the later passes, drawn from in pass 0 too
-        cand = logp.topk(min(SHORTLIST, logp.shape[-1]), dim=-1, sorted=False).indices  # (M, K)
-        logp = logp.gather(-1, cand)  # (M, K), probabilities of the whole law
-    ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u[:, :L][:, free].flatten())
-    if passes > 1:
-        # a draw's confidence: its probability under the law it was drawn from
-        conf = torch.zeros(B, L)
-        conf[redo] = chosen.exp()
-        shortlist = torch.empty(B, L, cand.shape[-1], dtype=torch.long)  # read where free
-        shortlist[redo] = cand
+    ids, chosen = _draw(ids, redo, _weights(rows, T), same, decoding, u[:, :L][:, free].flatten())
+    # a draw's confidence: its probability under the law it was drawn from
+    conf = torch.zeros(B, L)
+    conf[redo] = chosen
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
@@ -156,21 +145,18 @@ def decode_latents(
         order = conf.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
         redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
         logits = logits_of(ids.masked_fill(redo, MASK), redo)  # (M, V), M = B k
-        logp = _log_probs(_restrict(logits, c, group, redo), T)  # (M, V)
-        cand = shortlist[redo]  # (M, K)
-        logp = logp.gather(-1, cand)  # (M, K)
+        w = _weights(_restrict(logits, c, group, redo), T)  # (M, V)
         u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
-        ids, chosen = _draw(ids, redo, logp, cand, same, decoding, u_t)
-        conf[redo] = chosen.exp()
+        ids, conf[redo] = _draw(ids, redo, w, same, decoding, u_t)
     return ids
 
 
-def _log_probs(logits: Tensor, temperature: float) -> Tensor:
-    """log softmax(logits / T), the law characters are drawn from (the untempered one at T = 0,
-    for argmax decoding); divides `logits` in place."""
-    if temperature > 0 and temperature != 1.0:
-        logits = logits.div_(temperature)
-    return logits.log_softmax(-1)
+def _weights(logits: Tensor, temperature: float) -> Tensor:
+    """exp(logits / T - max), the law characters are drawn from up to a factor per row (the
+    untempered one at T = 0, for argmax decoding), computed in place of `logits`."""
+    t = temperature if temperature > 0 else 1.0
+    top = logits.amax(-1, keepdim=True)
+    return torch.add(top / -t, logits, alpha=1 / t, out=logits).exp_()
 
 
 def _restrict(
@@ -198,29 +184,21 @@ def _restrict(
 
 
 def _draw(
-    ids: Tensor,
-    redo: Tensor,
-    logp: Tensor,
-    cand: Tensor | None,
-    same: Tensor,
-    d: Decoding,
-    u: Tensor,
+    ids: Tensor, redo: Tensor, w: Tensor, same: Tensor, d: Decoding, u: Tensor
 ) -> tuple[Tensor, Tensor]:
     """Draw the positions of `redo` at once.
 
     Args:
         ids: (B, L) ids; those outside `redo` are kept (MASK counts as no character).
         redo: (B, L) bool, the M positions to draw.
-        logp: (M, K) their log-probabilities, in row-major order of `redo`, over the ids
-            `cand` (M, K), a shortlist of each law, or over the whole vocabulary when cand is
-            None.
+        w: (M, V) their laws' weights (see `sampling.pick`), in row-major order of `redo`.
         same: (B, L, L) bool, pairs of positions that must not hold one character.
         d: greedy (temperature 0) or not, and top-p.
         u: (M,) uniforms.
 
     Returns:
-        A copy of ids with the positions of `redo` written, and (M,) the log-probability of
-        each drawn character under its row's law.
+        A copy of ids with the positions of `redo` written, and (M,) the probability of each
+        drawn character under its row's law.
 
     A drawn position clashes when a kept position, or a drawn one to its left, that it must
     differ from holds its character. Clashing positions draw again from their law without the
@@ -236,11 +214,12 @@ def _draw(
     before = ~redo[b] | (torch.arange(ids.shape[1]) < pos[:, None])  # (M, L): kept, or to the left
     settled = torch.zeros(len(b), dtype=torch.bool)  # rows that keep a repeat: nothing else left
     rows = torch.arange(len(b))
-    k, rest = pick(logp, d.top_p, u, greedy)
-    chosen = torch.empty(len(b), dtype=torch.long)  # (M,) indices into K
+    k, rest, total = pick(w, d.top_p, u, greedy)
+    chosen = torch.empty(len(b), dtype=torch.long)  # (M,)
+    V = w.shape[-1]
     for _ in range(ids.shape[1] + 1):  # at most L redraws, then a last check
         chosen[rows] = k
-        ids[b[rows], pos[rows]] = k if cand is None else cand[rows, k]
+        ids[b[rows], pos[rows]] = k
         clash = (ids[b] == ids[b, pos][:, None]) & partners & before  # (M, L)
         clash = clash.any(-1) & ~settled
         if not clash.any():
@@ -249,20 +228,15 @@ def _draw(
         redrawn = torch.zeros_like(redo)
         redrawn[b[rows], pos[rows]] = True
         held = ids[b[rows]].masked_fill(~partners[rows] | redrawn[b[rows]], MASK)  # (R, L)
-        if cand is None:  # (R, V + 1) banned characters; the last column catches MASK
-            V = logp.shape[-1]
-            banned = torch.zeros(len(rows), V + 1, dtype=torch.bool)
-            banned = banned.scatter_(1, held.masked_fill(held < 0, V), True)[:, :V]
-        else:
-            banned = (cand[rows, :, None] == held[:, None, :]).any(-1)  # (R, K)
-        # the law without the banned characters, renormalized
-        lost = (logp[rows].exp() * banned).sum(-1, keepdim=True).clamp(max=BELOW_ONE)
-        restricted = logp[rows].masked_fill(banned, float("-inf")) - torch.log1p(-lost)
-        left = restricted.isfinite().any(-1)
+        # (R, V + 1) banned characters; the last column catches MASK
+        banned = torch.zeros(len(rows), V + 1, dtype=torch.bool)
+        banned = banned.scatter_(1, held.masked_fill(held < 0, V), True)[:, :V]
+        restricted = w[rows].masked_fill(banned, 0.0)  # the law without them
+        left = (restricted > 0).any(-1)
         settled[rows[~left]] = True
         rows = rows[left]
-        k, rest[rows] = pick(restricted[left], d.top_p, rest[rows], greedy)
-    return ids, logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+        k, rest[rows], _ = pick(restricted[left], d.top_p, rest[rows], greedy)
+    return ids, w.gather(-1, chosen.unsqueeze(-1)).squeeze(-1) / total
 
 
 def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor, at: list[int]):
@@ -280,7 +254,7 @@ def _choose_group(logits: Tensor, c: Constraints, temperature: float, u: Tensor,
             "no rhyme group fits the characters fixed at the rhyme positions (the ends of "
             "lines 2, 4, ...): turn rhyme off to keep them"
         )
-    return pick(scores.log_softmax(-1), 1.0, u, greedy=temperature == 0)[0]
+    return pick(scores.softmax(-1), 1.0, u, greedy=temperature == 0)[0]
 
 
 def _rhyme_group_scores(

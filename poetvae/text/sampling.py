@@ -12,6 +12,8 @@ import torch
 from torch import Tensor
 
 BELOW_ONE = 1 - 2**-24  # the largest float32 below 1: a uniform is in [0, 1)
+MAX_REJECTIONS = 8  # draws of a row outside its top-p nucleus before it is sorted
+BLOCK = 64  # ids summarised together (see `pick`)
 
 
 def fresh_seed() -> int:
@@ -47,56 +49,108 @@ def prior_draws(
     return z, u
 
 
-def pick(logp: Tensor, top_p: float, u: Tensor, greedy: bool = False) -> tuple[Tensor, Tensor]:
-    """(B, K) log-probabilities -> (B,) ids: the likeliest with `greedy` (argmax decoding),
-    else a draw from the top-p nucleus by uniforms u.
+def pick(w: Tensor, top_p: float, u: Tensor, greedy: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """(B, K) weights -> (B,) ids: the heaviest with `greedy` (argmax decoding), else a draw from
+    the top-p nucleus by uniforms u.
 
-    No row is sorted to find its nucleus: a row draws from its whole law by inverse CDF and
-    keeps the draw where less than top_p of the mass is likelier (inside the nucleus, at least
-    top_p of the draws); elsewhere it draws again within the nucleus (sorted then) from the
-    uniform left over from the first draw. Either way the id follows the nucleus law exactly:
-    p(c) + (1 - P(nucleus)) p(c) / P(nucleus) = p(c) / P(nucleus).
+    A row's weights are its law's probabilities up to a factor (each row is normalised here),
+    0 for an id that cannot be drawn: e.g. exp(logits / T - max).
 
-    A row may be a shortlist of a law, its K likeliest ids with their probabilities in the whole
-    law: the nucleus is then measured in the whole law's mass, and where the shortlist holds
-    less than top_p, all of it is the nucleus.
+    Vocabulary-wide rows are the costly part of decoding, so a row is read in full twice
+    only, for the sum and the largest weight of each block of BLOCK ids. A draw picks its block
+    by inverse CDF over the block sums, then its id by inverse CDF within that block. The
+    nucleus is never sorted: a draw is kept where less than top_p of the row's mass is likelier
+    (at least top_p of the draws). The blocks whose largest weight exceeds the draw's bound that
+    mass from above, so only rows where the bound reaches top_p are counted in full. A draw
+    outside the nucleus draws again from the uniform left over from it until it is inside.
+    This rejection sampling keeps the nucleus law exactly, p(c) / P(nucleus). A row still
+    outside after MAX_REJECTIONS draws (probability below (1 - top_p)^MAX_REJECTIONS) draws
+    within its sorted nucleus.
 
     Args:
-        logp: (B, K) log-probabilities, e.g. log_softmax(logits / temperature).
+        w: (B, K) non-negative weights, each row with some positive one.
         top_p: sample only from the smallest set of ids holding this much probability.
         u: (B,) uniforms in [0, 1).
-        greedy: take the likeliest id.
+        greedy: take the heaviest id (the first of equals, as argmax).
 
     Returns:
-        The ids, and (B,) uniforms left over: where u fell within the chosen id's share of the
-        CDF, rescaled to [0, 1). Given the choice it is uniform again and independent of it,
-        so a redraw of the row under more restrictions (e.g. without a character that is
-        taken) can use it and still follow the restricted law exactly. With greedy, u itself.
+        The ids; (B,) uniforms left over: where u fell within the chosen id's share of the CDF,
+        rescaled to [0, 1). Given the choice it is uniform again and independent of it, so a
+        redraw of the row under more restrictions (e.g. without a character that is taken) can
+        use it and still follow the restricted law exactly (with greedy, u itself); and (B,) the
+        rows' total weights.
     """
+    sums, tops = _block_stats(w)  # (B, N) each
+    total = sums.sum(-1)
     if greedy:
-        return logp.argmax(-1), u.clone()
-    probs = logp.exp()  # (B, K)
-    ids, rest = _inverse_cdf(probs, u)  # any order of the ids gives the same sample law
+        block = tops.argmax(-1)  # the first block holding the row's largest weight
+        ids, wb = _block(w, block)
+        return ids.gather(-1, wb.argmax(-1, keepdim=True)).squeeze(-1), u.clone(), total
+    ids, rest = _inverse_cdf(w, sums, u)
     if top_p >= 1.0:
-        return ids, rest
-    p = probs.gather(-1, ids.unsqueeze(-1))  # (B, 1)
-    outside = (probs * (probs > p)).sum(-1) >= top_p  # (B,): top_p of the mass is likelier
-    if outside.any():
-        r = outside.nonzero().flatten()
-        sorted_p, order = probs[r].sort(-1, descending=True)
-        nucleus = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)  # keeps the top id
-        k, rest[r] = _inverse_cdf(nucleus, rest[r])
+        return ids, rest, total
+    r = torch.arange(len(w))  # rows whose draw may lie outside the nucleus
+    for _ in range(MAX_REJECTIONS):
+        p = w[r, ids[r]].unsqueeze(-1)  # (R, 1)
+        bound = (sums[r] * (tops[r] > p)).sum(-1)  # >= the mass likelier than the draw
+        open_ = bound >= top_p * total[r]
+        r, p = r[open_], p[open_]
+        if len(r) == 0:
+            break
+        wr = w[r]
+        outside = (wr * (wr > p)).sum(-1) >= top_p * total[r]  # top_p of the mass is likelier
+        r = r[outside]
+        if len(r) == 0:
+            break
+        ids[r], rest[r] = _inverse_cdf(w[r], sums[r], rest[r])
+    else:
+        sorted_w, order = w[r].sort(-1, descending=True)
+        nucleus = sorted_w * (sorted_w.cumsum(-1) - sorted_w < top_p * total[r, None])
+        k, rest[r] = _inverse_cdf(nucleus, _block_stats(nucleus)[0], rest[r])
         ids[r] = order.gather(-1, k.unsqueeze(-1)).squeeze(-1)
-    return ids, rest
+    return ids, rest, total
 
 
-def _inverse_cdf(p: Tensor, u: Tensor) -> tuple[Tensor, Tensor]:
-    """Draw from each row of (B, K) probabilities (renormalised) with uniforms u: (B,) indices
-    and the uniforms left over (see `pick`)."""
-    cdf = p.cumsum(-1)
-    x = (u * cdf[:, -1]).unsqueeze(-1)  # (B, 1)
-    rank = torch.searchsorted(cdf, x, right=True).clamp(max=cdf.shape[-1] - 1)  # (B, 1)
+def _block_stats(w: Tensor) -> tuple[Tensor, Tensor]:
+    """(B, K) weights -> (B, N) sums and largest weights of the N blocks of BLOCK ids (the last
+    may be shorter)."""
+    B, K = w.shape
+    n = K // BLOCK * BLOCK
+    head = w[:, :n].view(B, n // BLOCK, BLOCK)
+    sums, tops = [head.sum(-1)], [head.amax(-1)]
+    if n < K:
+        sums.append(w[:, n:].sum(-1, keepdim=True))
+        tops.append(w[:, n:].amax(-1, keepdim=True))
+    return torch.cat(sums, -1), torch.cat(tops, -1)
+
+
+def _block(w: Tensor, block: Tensor) -> tuple[Tensor, Tensor]:
+    """(B,) block of each row -> (B, BLOCK) its ids and their weights (0 beyond the row)."""
+    ids = block.unsqueeze(-1) * BLOCK + torch.arange(BLOCK)
+    beyond = ids >= w.shape[-1]
+    ids = ids.masked_fill(beyond, w.shape[-1] - 1)
+    return ids, w.gather(-1, ids).masked_fill(beyond, 0.0)
+
+
+def _inverse_cdf(w: Tensor, sums: Tensor, u: Tensor) -> tuple[Tensor, Tensor]:
+    """Draw from each row of (B, K) weights with uniforms u, given its (B, N) block sums: (B,)
+    ids and the uniforms left over (see `pick`)."""
+    csum = sums.cumsum(-1)  # (B, N)
+    x = (u * csum[:, -1]).unsqueeze(-1)  # (B, 1)
+    block = torch.searchsorted(csum, x, right=True).squeeze(-1)
+    block = torch.minimum(block, _last_positive(sums))  # x rounded up to the total
+    x = x - (csum - sums).gather(-1, block.unsqueeze(-1))  # within the block
+    ids, wb = _block(w, block)
+    cdf = wb.cumsum(-1)  # (B, BLOCK)
+    rank = torch.searchsorted(cdf, x.clamp(min=0), right=True).squeeze(-1)
+    rank = torch.minimum(rank, _last_positive(wb)).unsqueeze(-1)
     hi = cdf.gather(-1, rank)
-    lo = hi - p.gather(-1, rank)
-    rest = torch.where(hi > lo, (x - lo) / (hi - lo), u.unsqueeze(-1)).clamp(0, BELOW_ONE)
-    return rank.squeeze(-1), rest.squeeze(-1)
+    lo = hi - wb.gather(-1, rank)
+    rest = ((x - lo) / (hi - lo)).clamp(0, BELOW_ONE)
+    return ids.gather(-1, rank).squeeze(-1), rest.squeeze(-1)
+
+
+def _last_positive(w: Tensor) -> Tensor:
+    """(B, K) -> (B,) the index of each row's last positive entry."""
+    K = w.shape[-1]
+    return K - 1 - (w > 0).flip(-1).to(torch.uint8).argmax(-1)

@@ -211,47 +211,70 @@ _training = apply(
 )
 
 
+BUDGET = {"epochs", "max_steps"}
+# the optimisation options -> their TrainConfig fields
+TRAIN_FIELDS = {
+    "epochs": "epochs",
+    "max_steps": "max_steps",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "warmup_steps": "warmup_steps",
+    "seed": "seed",
+    "beta": "beta",
+    "kl_warmup": "kl_warmup_steps",
+    "eval_every": "eval_every",
+    "train_only": "train_only",
+}
+
+
 def training(command):
     """The options every `train` command shares. The optimisation options reach the command as
     one TrainConfig, `train_cfg`, and --quiet as `progress` (a bar maker, or None); --device,
-    --preset, --set and --resume come as they are."""
+    --preset, --set and --resume come as they are.
+
+    With --resume, an optimisation option not given on the command line keeps the run's own
+    value (its step budget, learning rate, schedule, seed, ...), so `--out RUN --resume` alone
+    finishes the run as it was started; one given changes it (e.g. a larger --max-steps).
+    """
 
     @functools.wraps(command)
-    def with_config(
-        *args,
-        epochs,
-        max_steps,
-        batch_size,
-        lr,
-        warmup_steps,
-        seed,
-        beta,
-        kl_warmup,
-        eval_every,
-        train_only,
-        quiet,
-        **kwargs,
-    ):
+    def with_config(*args, quiet, **kwargs):
         from .core.train import TrainConfig
 
+        fields = {TRAIN_FIELDS[name]: kwargs.pop(name) for name in TRAIN_FIELDS}
+        if kwargs.get("resume") and kwargs.get("out"):
+            ctx = click.get_current_context()
+            default = click.core.ParameterSource.DEFAULT
+            given = {
+                f for name, f in TRAIN_FIELDS.items() if ctx.get_parameter_source(name) != default
+            }
+            if given & BUDGET:  # a budget given replaces the run's whole budget
+                given |= BUDGET
+            recorded = _recorded_training(kwargs["out"])
+            fields.update({k: v for k, v in recorded.items() if k not in given})
         try:
-            cfg = TrainConfig(
-                epochs=epochs,
-                max_steps=max_steps,
-                batch_size=batch_size,
-                lr=lr,
-                warmup_steps=warmup_steps,
-                seed=seed,
-                beta=beta,
-                kl_warmup_steps=kl_warmup,
-                eval_every=eval_every,
-                train_only=train_only,
-            )
-        except ValueError as e:  # e.g. both --epochs and --max-steps
+            cfg = TrainConfig(**fields)
+        except (TypeError, ValueError) as e:  # e.g. both --epochs and --max-steps
             raise click.UsageError(str(e)) from None
         return command(*args, train_cfg=cfg, progress=None if quiet else progress_bar, **kwargs)
 
     return _training(with_config)
+
+
+def _recorded_training(out) -> dict:
+    """The TrainConfig fields that the run in `out` recorded; {} where it has none (the command
+    then says what is wrong)."""
+    import dataclasses
+
+    from .core.checkpoint import CheckpointError, read_meta
+    from .core.train import TrainConfig
+
+    try:
+        recorded = read_meta(out).get("train", {})
+    except (CheckpointError, OSError):
+        return {}
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return {k: v for k, v in recorded.items() if k in known} if isinstance(recorded, dict) else {}
 
 
 def progress_bar(total: int, initial: int):

@@ -74,6 +74,25 @@ def test_train_then_generate_then_resume(tmp_path, poem_file):
     assert run(*resume, 10, "--preset", "tiny", "--set", "latent_dim=8").exit_code == 0
 
 
+def test_resume_alone_keeps_the_runs_budget_and_schedule(tmp_path, poem_file):
+    out = tmp_path / "run"
+    made = ("--max-steps", 4, "--lr", 0.01, "--warmup-steps", 2, "--seed", 5, "--batch-size", 16)
+    result = run("train", "--corpus", poem_file, "--out", out, "--preset", "tiny", *made, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = run("train", "--out", out, "--resume", "--quiet")  # not the default 10 epochs
+    assert result.exit_code == 0 and "already at step 4" in result.output, result.output
+    result = run("train", "--out", out, "--resume", "--quiet", "--max-steps", 6)
+    assert result.exit_code == 0, result.output
+    train = checkpoint.read_meta(out)["train"]
+    assert checkpoint.read_meta(out)["step"] == 6 and train["max_steps"] == 6
+    assert (train["lr"], train["warmup_steps"], train["seed"], train["batch_size"]) == (
+        0.01,
+        2,
+        5,
+        16,
+    )
+
+
 def test_seed_help_hides_its_64_bit_range_and_passes_stop_at_the_models_length():
     for command in (("generate",), ("train",), ("eval",), ("image", "sample")):
         text = run(*command, "--help").output

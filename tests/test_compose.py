@@ -101,6 +101,25 @@ def test_rerank_keeps_the_best_scored_candidate(model):
     assert best == candidates[int(poem_nll(model, ids).argmin())]
 
 
+def test_the_rerank_score_is_the_bound_under_the_models_own_prior(tiny_run):
+    from poetvae.core.metrics import iwae_nll
+    from poetvae.core.priors import DiagonalGaussian
+
+    model = load(tiny_run)
+    ids = torch.tensor([model.vocab.encode("".join(p)) for p in write(model, 6, SAMPLE, seed=2)])
+    before = poem_nll(model, ids, k=4)
+    z_dim = model.cfg.latent_dim
+    model.prior = DiagonalGaussian(torch.full((1, z_dim), 1.5), torch.full((1, z_dim), -1.0))
+    after = poem_nll(model, ids, k=4)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        mu, logvar = model.encode(ids)
+        log_px = lambda z: model.log_px(z, ids)  # noqa: E731
+        bound = iwae_nll(mu, logvar, log_px, 4, log_prior=model.prior.log_prob)
+    assert torch.allclose(after, bound / model.cfg.seq_len)
+    assert (after - before).abs().min() > 0.1  # the prior moved every score
+
+
 def test_reconstruct_and_interpolate(model):
     a, b = (p for p in shipped_poems(split="test", n=2))
     lines, kept = reconstruct(model, a)

@@ -77,14 +77,17 @@ def posterior_latents(
 
 @torch.no_grad()
 def poem_nll(model: PoetVAE, ids: Tensor, k: int = 10, seed: int = 0) -> Tensor:
-    """IWAE NLL bound per character of each poem (B, L) ids, in nats: the model's fluency score."""
+    """IWAE NLL bound per character of each poem (B, L) ids under the model and its prior (the
+    keywords' p(z | c) for a model given keywords), in nats: the model's fluency score."""
     device = next(model.parameters()).device
     x = ids.to(device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         mu, logvar = model.encode(x)
 
-        return (iwae_nll(mu, logvar, lambda z: model.log_px(z, x), k) / model.cfg.seq_len).cpu()
+        log_px = lambda z: model.log_px(z, x)  # noqa: E731
+        nll = iwae_nll(mu, logvar, log_px, k, log_prior=model.prior.log_prob)
+        return (nll / model.cfg.seq_len).cpu()
 
 
 def write(

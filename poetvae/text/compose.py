@@ -15,6 +15,7 @@ left-to-right generator struggles with are natural here:
 - interpolation between two poems' posterior means, and reconstruction.
 """
 
+import functools
 import math
 
 import torch
@@ -85,7 +86,7 @@ def poem_nll(model: PoetVAE, ids: Tensor, k: int = 10, seed: int = 0) -> Tensor:
         torch.manual_seed(seed)
         mu, logvar = model.encode(x)
 
-        log_px = lambda z: model.log_px(z, x)  # noqa: E731
+        log_px = functools.partial(model.log_px, x=x)
         nll = iwae_nll(mu, logvar, log_px, k, log_prior=model.prior.log_prob)
         return (nll / model.cfg.seq_len).cpu()
 

@@ -17,8 +17,8 @@
 # stays as it is, its keyword reweighting too. wuyan then trains 3 epochs more with that prior
 # (lr 3e-4), and gets its flow refitted. Then both grow a 2-layer refiner on the draft path,
 # trained alone for 2,000 steps (`--train-only refiner`; the rest, and the bounds, unchanged).
-# Last, wuyan trains 4 epochs more with every weight, the refiner's too (lr 3e-4), and gets its
-# flow refitted once more.
+# Last, both train with every weight, the refiner's too (lr 3e-4): wuyan 4 epochs, qiyan 3 and
+# then 5 more; each gets its flow refitted once more.
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
@@ -79,15 +79,18 @@ case $form in
     stage "$run/refiner" --corpus "tang-$form-quatrain" --init-from "$last" \
       --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
       --eval-every 500 --seed 0
-    last=$run/refiner
-    if [ "$form" = wuyan ]; then
-      stage "$run/joint-2" --corpus tang-wuyan-quatrain --init-from "$last" --epochs 4 \
-        --lr 3e-4 --warmup-steps 50 --seed 4
-      [ -f "$run/joint-2-flow/checkpoint/config.json" ] ||
-        poetvae fit-prior "$run/joint-2" --out "$run/joint-2-flow" --kind mixture-flow
-      last=$run/joint-2-flow
+    # then every weight, the refiner's too: wuyan 4 epochs; qiyan 3, then 5 more
+    stage "$run/joint-2" --corpus "tang-$form-quatrain" --init-from "$run/refiner" \
+      --epochs "$([ "$form" = wuyan ] && echo 4 || echo 3)" --lr 3e-4 --warmup-steps 50 --seed 4
+    last=$run/joint-2
+    if [ "$form" = qiyan ]; then
+      stage "$run/joint-3" --corpus tang-qiyan-quatrain --init-from "$last" --epochs 5 \
+        --lr 3e-4 --warmup-steps 50 --seed 5
+      last=$run/joint-3
     fi
-    python scripts/export_model.py "$last" "poetvae/assets/$form" --int8
+    [ -f "$last-flow/checkpoint/config.json" ] ||
+      poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow
+    python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)

@@ -127,7 +127,8 @@ output_format = click.option(
 resume = click.option(
     "--resume",
     is_flag=True,
-    help="Continue the run in --out from its last checkpoint, with its model config and corpus.",
+    help="Continue the run in --out from its last checkpoint, with its model config, corpus "
+    "and training options (one given again changes it, e.g. a larger --max-steps).",
 )
 
 

@@ -82,6 +82,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     models = {k: load(v) for k, v in (m.split("=", 1) for m in args.model)}
     shape = next(iter(models.values())).cfg.shape
+    if any(m.cfg.shape != shape for m in models.values()):  # one corpus and judges for all rows
+        ap.error("every --model must be of one form: run each form on its own")
     width = shape.chars_per_line
     corpus = load_corpus(of_shape(shape).corpus, splits=("train", "test"))
     train = set(corpus.splits["train"])

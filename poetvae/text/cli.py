@@ -402,7 +402,8 @@ def _echo_poems(poems: Iterable[list[str]], fmt: str, extra: list[dict] | None =
 def generate(
     checkpoint, form, n, seed, acrostic, pattern, keywords, tones, rerank, fmt, device, **decoding
 ):
-    """Write new poems by sampling the latent prior z ~ N(0, I).
+    """Write new poems by sampling the model's latent prior p(z) (N(0, I), or the mixture or flow
+    it learned; the bundled models' is a mixture warped by a flow).
 
     With --acrostic or --pattern, z is drawn from the posterior given the fixed characters, so
     the rest of the poem agrees with them; with --keywords, from the prior given the keywords.

@@ -17,6 +17,9 @@ from poetvae.text.decoding import MASK_PREDICT_PASSES, Decoding
         {"passes": 1000},
         {"refine": -1},
         {"refine": 1000},
+        {"rarity": -0.1},
+        {"rarity": float("nan")},
+        {"rarity": 100},
     ],
 )
 def test_unusable_settings_are_refused(kwargs):

@@ -185,3 +185,33 @@ def test_poem_i_is_the_same_when_poems_are_decoded_a_few_at_a_time(tiny_run):
     whole = generate(model, 40, seed=2)  # one batch of 40
     few = [p for s in range(0, 40, 3) for p in generate(model, min(3, 40 - s), seed=2, start=s)]
     assert few == whole  # batches under MIN_ROWS are padded to it, then cut
+
+
+def test_the_vocabularys_log_freq_is_each_characters_share_of_the_train_split(
+    tiny_run, poem_file
+):
+    from collections import Counter
+
+    from poetvae.text.corpus import load_corpus
+
+    model = load(tiny_run)
+    counts = Counter("".join(load_corpus(str(poem_file)).splits["train"]))
+    total = sum(counts[c] for c in model.vocab.stoi)
+    for char in ("不", "人", "山"):
+        share = counts[char] / total
+        assert math.isclose(math.exp(model.vocab.log_freq[model.vocab.stoi[char]]), share, rel_tol=1e-4)
+
+
+def test_rarity_keeps_rare_characters_through_the_re_masking_passes(tiny_mask_predict_run):
+    model = load(tiny_mask_predict_run)
+    log_freq = torch.tensor(model.vocab.log_freq)
+    z, u = prior_draws(model.prior, 200, n_uniforms(model, Decoding()), seed=3)
+    z = z[:, 0]
+
+    def poems(**kwargs):
+        return decode_latents(model, z, Decoding(temperature=1.0, **kwargs), u=u)
+
+    # one pass re-masks nothing: rarity changes nothing
+    assert torch.equal(poems(passes=1, rarity=0.0), poems(passes=1, rarity=4.0))
+    common, rare = poems(passes=4, rarity=0.0), poems(passes=4, rarity=4.0)
+    assert log_freq[rare].mean() < log_freq[common].mean() - 0.1

@@ -253,6 +253,15 @@ decoding_options = options.apply(
         help="Latent refinement rounds before decoding: z <- mu(argmax decode(z)) (Shu et al. "
         "2020).",
     ),
+    click.option(
+        "--rarity",
+        type=Number(min=0, max=dec.MAX_RARITY),
+        default=DEFAULT.rarity,
+        show_default=True,
+        help="How much a character's rarity keeps it from being re-masked: a pass re-masks the "
+        "characters of least p / f^rarity (p: the chance it was drawn with; f: its share of "
+        "the training text). 0 = by p alone, which favours common characters.",
+    ),
 )
 """The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""
 
@@ -267,6 +276,7 @@ def _decoding(params: dict) -> dec.Decoding:
         rhyme_book=params["rhyme_book"],
         passes=params["passes"],
         refine=params["refine"],
+        rarity=params["rarity"],
     )
 
 
@@ -660,7 +670,7 @@ def _eval_table(r: dict) -> str:
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
         f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
-        f"{s['refine']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
+        f"{s['refine']}, rarity {s['rarity']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
         f"by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each book)"
     )
     rows.append(

@@ -17,6 +17,7 @@ MAX_TEMPERATURE = 100
 MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
 MAX_REFINE = 10  # latent refinement rounds: each costs a decoding pass and an encoding
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
+MAX_RARITY = 4  # beyond it a re-masking pass keeps nearly any rare character it drew
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
 MIN_TEMPERATURE = 1e-6
@@ -37,18 +38,23 @@ class Decoding:
     passes: decoding passes of a mask-predict model; None = `passes_for` the model's decoder.
     refine: latent refinement rounds before the final decoding, z <- mu(argmax decode(z))
         (see `generate.refine_latents`).
+    rarity: how much a character's rarity keeps it from being re-masked: a mask-predict pass
+        re-masks the characters of least p / f^rarity, where p is the probability the character
+        was drawn with and f its share of the train split's characters. 0 re-masks by p alone
+        (Ghazvininejad et al. 2019), which favours common characters pass after pass.
 
     Raises:
         ValueError: a setting out of its range (nan and inf included).
     """
 
-    temperature: float = 0.95
+    temperature: float = 0.8
     top_p: float = 0.95
     no_repeat: bool = True
     rhyme: bool = True
     rhyme_book: str = DEFAULT_RHYME_BOOK
     passes: int | None = None
     refine: int = 1
+    rarity: float = 0.75
 
     def __post_init__(self):
         t = self.temperature
@@ -65,6 +71,8 @@ class Decoding:
             raise ValueError(f"passes must be in [1, {MAX_PASSES}], got {self.passes}")
         if not 0 <= self.refine <= MAX_REFINE:
             raise ValueError(f"refine must be in [0, {MAX_REFINE}], got {self.refine}")
+        if not (math.isfinite(self.rarity) and 0 <= self.rarity <= MAX_RARITY):
+            raise ValueError(f"rarity must be in [0, {MAX_RARITY}], got {self.rarity}")
         if t < MIN_TEMPERATURE:
             object.__setattr__(self, "temperature", 0.0)  # argmax, without dividing by ~0
 

@@ -5,6 +5,7 @@ no padding inside a poem; ids 0 and 1 are `<pad>` (unused by poems) and `<unk>`.
 
 import io
 from collections.abc import Iterable
+from functools import cached_property
 
 import sentencepiece as spm
 
@@ -52,6 +53,13 @@ class Vocab:
             num_threads=1,
         )
         return cls(out.getvalue())
+
+    @cached_property
+    def log_freq(self) -> list[float]:
+        """Per id, the log of the character's share of the train split's characters (a
+        sentencepiece character model's piece scores are exactly these); 0 for `<pad>` and
+        `<unk>`."""
+        return [self.sp.get_score(i) for i in range(len(self))]
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -96,6 +96,9 @@ def decode_latents(
                 for i in range(0, B, n)
             ]
         )
+    if B < MIN_ROWS:  # a short last chunk too (see `decode`)
+        index = _padded(B)
+        return decode_latents(model, z[index], decoding, u[index], c.take(index))[:B]
     z = z.to(next(model.parameters()).device)
 
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
@@ -355,16 +358,22 @@ def decode(
     Fewer than MIN_ROWS poems are decoded with copies of the last one up to MIN_ROWS, dropped
     after: below that the CPU's matrix products round a poem's numbers differently from the
     larger batches `stream` decodes in, and poem i of a seed came out otherwise when n was
-    small (7 of 60 poems, decoded 10 at a time against 256 at a time).
+    small (7 of 60 poems, decoded 10 at a time against 256 at a time). `decode_latents` pads
+    a short last chunk of its own the same way.
     """
     B = len(z)
     if 0 < B < MIN_ROWS:
-        index = torch.cat([torch.arange(B), torch.full((MIN_ROWS - B,), B - 1)])
+        index = _padded(B)
         padded = None if c is None else c.take(index)
         return decode(model, z[index], u[index], padded, decoding)[:B]
     for _ in range(decoding.refine):
         z = refine_latents(model, z, decoding, c)
     return decode_latents(model, z, decoding, u, c)
+
+
+def _padded(B: int) -> Tensor:
+    """(MIN_ROWS,) index of B < MIN_ROWS poems followed by copies of the last one."""
+    return torch.cat([torch.arange(B), torch.full((MIN_ROWS - B,), B - 1)])
 
 
 @torch.no_grad()

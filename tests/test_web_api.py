@@ -73,6 +73,15 @@ def test_the_write_table_has_every_generate_option_with_the_cli_default():
     assert params.DECODING_FIELDS <= {opt.kwarg for opt in params.WRITE.values()}
 
 
+def test_the_page_has_a_field_for_every_write_option():
+    from importlib import resources
+
+    page = resources.files("poetvae.web").joinpath("static", "index.html").read_text("utf-8")
+    # the form's radio buttons are built by app.js from the loaded models
+    missing = [name for name in params.WRITE if f'name="{name}"' not in page and name != "form"]
+    assert not missing
+
+
 @pytest.mark.parametrize(
     "options,args",
     [

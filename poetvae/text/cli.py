@@ -258,9 +258,10 @@ decoding_options = options.apply(
         type=Number(min=0, max=dec.MAX_RARITY),
         default=DEFAULT.rarity,
         show_default=True,
-        help="How much a character's rarity keeps it from being re-masked: a pass re-masks the "
-        "characters of least p / f^rarity (p: the chance it was drawn with; f: its share of "
-        "the training text). 0 = by p alone, which favours common characters.",
+        help="How much sampling favours characters rare in the training text: each is drawn "
+        "with probability proportional to p^(1/T) f^-rarity (p: the model's; f: the "
+        "character's share of the training text). 0 = the tempered law alone; ignored by "
+        "--temperature 0.",
     ),
 )
 """The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""
@@ -670,8 +671,9 @@ def _eval_table(r: dict) -> str:
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
         f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
-        f"{s['refine']}, rarity {s['rarity']}; top char {s['top_char']} vs {ref['top_char']}; prosody rhyme and all "
-        f"by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each book)"
+        f"{s['refine']}, rarity {s['rarity']}; top char {s['top_char']} vs {ref['top_char']}; "
+        f"prosody rhyme and all by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each "
+        "book)"
     )
     rows.append(
         "  (bigram_nll_per_char and song_bigram_nll_per_char: nats/char under character bigram"

@@ -204,7 +204,7 @@ def reconstruct(model: PoetVAE, text: str) -> tuple[list[str], list[bool]]:
     character twice in a line); returns the lines and which characters survived."""
     x = encode_text(model, text)
     mu, _ = model.encode(x.to(next(model.parameters()).device))
-    ids = decode_latents(model, mu, Decoding(temperature=0.0, rarity=0.0))
+    ids = decode_latents(model, mu, Decoding(temperature=0.0))
     kept = (ids[0] == x[0]).tolist()
     return to_poems(model, ids)[0], kept
 
@@ -233,5 +233,5 @@ def interpolate(
             z = (torch.sin((1 - t) * omega) * mu_a + torch.sin(t * omega) * mu_b) / math.sin(omega)
     else:
         z = (1 - t) * mu_a + t * mu_b  # (S, Z)
-    ids = decode_latents(model, z, Decoding(temperature=0.0, no_repeat=no_repeat, rarity=0.0))
+    ids = decode_latents(model, z, Decoding(temperature=0.0, no_repeat=no_repeat))
     return to_poems(model, ids)

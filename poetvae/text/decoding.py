@@ -17,7 +17,7 @@ MAX_TEMPERATURE = 100
 MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
 MAX_REFINE = 10  # latent refinement rounds: each costs a decoding pass and an encoding
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
-MAX_RARITY = 4  # beyond it a re-masking pass keeps nearly any rare character it drew
+MAX_RARITY = 4  # f^-4 lifts a character 100 times rarer than another 10^8 times
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
 MIN_TEMPERATURE = 1e-6
@@ -38,10 +38,12 @@ class Decoding:
     passes: decoding passes of a mask-predict model; None = `passes_for` the model's decoder.
     refine: latent refinement rounds before the final decoding, z <- mu(argmax decode(z))
         (see `generate.refine_latents`).
-    rarity: how much a character's rarity keeps it from being re-masked: a mask-predict pass
-        re-masks the characters of least p / f^rarity, where p is the probability the character
-        was drawn with and f its share of the train split's characters. 0 re-masks by p alone
-        (Ghazvininejad et al. 2019), which favours common characters pass after pass.
+    rarity: how much sampling favours characters that are rare in the training text: each
+        position draws a character with probability proportional to p^(1/T) f^-rarity, where p
+        is the model's probability and f the character's share of the train split's characters
+        (the anti-LM weighting of Li et al. 2016, with a unigram LM). A mask-predict pass
+        re-masks the characters least likely under that law, so a rare character that fits
+        stays. 0 = the tempered law alone; argmax decoding (temperature 0) ignores it.
 
     Raises:
         ValueError: a setting out of its range (nan and inf included).
@@ -54,7 +56,7 @@ class Decoding:
     rhyme_book: str = DEFAULT_RHYME_BOOK
     passes: int | None = None
     refine: int = 1
-    rarity: float = 0.75
+    rarity: float = 0.25
 
     def __post_init__(self):
         t = self.temperature

@@ -64,8 +64,8 @@ def decode_latents(
             are the callers': rhyme through `constraints`). Passes are for the mask-predict
             decoder (Ghazvininejad et al. 2019): pass 0 draws every free position given z and the
             fixed characters; pass t re-masks the L (passes - t) / passes least confident
-            characters (by p / f^rarity, see `Decoding.rarity`) and draws them again given z
-            and the rest. The causal decoder draws left to right
+            characters (the least likely under the law each was drawn from) and draws them
+            again given z and the rest. The causal decoder draws left to right
             (from the whole vocabulary); the parallel one takes 1 pass.
         u: (B, passes * (L + 1)) uniforms in [0, 1): per pass, one picks each sampled character
             (inverse CDF) and the last picks the rhyme group; fresh if None.
@@ -101,8 +101,12 @@ def decode_latents(
         return decode_latents(model, z[index], decoding, u[index], c.take(index))[:B]
     z = z.to(next(model.parameters()).device)
 
+    rare = _rarity_logits(model, decoding)
+
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
         logits = model.decode(z, draft.to(z.device), at).float().cpu()
+        if rare is not None:
+            logits += rare
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
         return logits  # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
 
@@ -139,11 +143,9 @@ def decode_latents(
     rows = logits.view(B * L, -1)  # (M, V), the free positions in row-major order
     rows = _restrict(rows if free.all() else rows[free.repeat(B)], c, group, redo, check=True)
     ids, chosen = _draw(ids, redo, _weights(rows, T), same, decoding, u[:, :L][:, free].flatten())
-    # a draw's confidence: its probability under the law it was drawn from, over the
-    # character's train-split share to the power `rarity`
-    rare = _rarity_weights(model, decoding) if passes > 1 else None
+    # a draw's confidence: its probability under the law it was drawn from
     conf = torch.zeros(B, L)
-    conf[redo] = chosen if rare is None else chosen * rare[ids[redo]]
+    conf[redo] = chosen
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
@@ -153,17 +155,19 @@ def decode_latents(
         logits = logits_of(ids.masked_fill(redo, MASK), redo)  # (M, V), M = B k
         w = _weights(_restrict(logits, c, group, redo), T)  # (M, V)
         u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
-        ids, chosen = _draw(ids, redo, w, same, decoding, u_t)
-        conf[redo] = chosen if rare is None else chosen * rare[ids[redo]]
+        ids, conf[redo] = _draw(ids, redo, w, same, decoding, u_t)
     return ids
 
 
-def _rarity_weights(model: PoetVAE, decoding: Decoding) -> Tensor | None:
-    """(V,) f^-rarity per character id, f its share of the train split's characters (see
-    `Decoding.rarity`); None where that is 1 for every character (rarity 0, or no vocabulary)."""
-    if decoding.rarity == 0 or model.vocab is None:
+def _rarity_logits(model: PoetVAE, decoding: Decoding) -> Tensor | None:
+    """(V,) what `Decoding.rarity` adds to the logits: -rarity T log f, f being each character's
+    share of the train split's characters, so that the law at temperature T is proportional to
+    p^(1/T) f^-rarity. None where it adds nothing: rarity 0, argmax decoding (T 0), or a model
+    without a vocabulary."""
+    T = decoding.temperature
+    if decoding.rarity == 0 or T == 0 or model.vocab is None:
         return None
-    return torch.tensor(model.vocab.log_freq).mul_(-decoding.rarity).exp_()
+    return torch.tensor(model.vocab.log_freq).mul_(-decoding.rarity * T)
 
 
 def _weights(logits: Tensor, temperature: float) -> Tensor:

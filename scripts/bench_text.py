@@ -130,7 +130,8 @@ def main() -> None:
     argmax = Decoding(temperature=0.0, passes=1, refine=0)
     _, dt = timed(lambda: generate(model, args.gen, argmax, seed=0))
     g["poetvae_argmax_one_pass"] = round(args.gen / dt, 1)
-    old = Decoding(temperature=0.8, top_p=0.9, passes=1, refine=0)  # the old default decoding
+    # one pass, without refinement, at the old default T 0.8, top-p 0.9 (and the default rarity)
+    old = Decoding(temperature=0.8, top_p=0.9, passes=1, refine=0)
     _, dt = timed(lambda: generate(model, args.gen, old, seed=0))
     g["poetvae_sampling_one_pass"] = round(args.gen / dt, 1)
     _, dt = timed(lambda: generate(model, args.gen, default, seed=0))

@@ -79,14 +79,16 @@ case $form in
     stage "$run/refiner" --corpus "tang-$form-quatrain" --init-from "$last" \
       --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
       --eval-every 500 --seed 0
-    # then every weight, the refiner's too: wuyan 4 epochs; qiyan 3, then 5 more
+    # then every weight, the refiner's too: wuyan 4 epochs; qiyan 3, then 5 and 5 more
     stage "$run/joint-2" --corpus "tang-$form-quatrain" --init-from "$run/refiner" \
       --epochs "$([ "$form" = wuyan ] && echo 4 || echo 3)" --lr 3e-4 --warmup-steps 50 --seed 4
     last=$run/joint-2
     if [ "$form" = qiyan ]; then
       stage "$run/joint-3" --corpus tang-qiyan-quatrain --init-from "$last" --epochs 5 \
         --lr 3e-4 --warmup-steps 50 --seed 5
-      last=$run/joint-3
+      stage "$run/joint-4" --corpus tang-qiyan-quatrain --init-from "$run/joint-3" --epochs 5 \
+        --lr 3e-4 --warmup-steps 50 --seed 6 --eval-every 114
+      last=$run/joint-4
     fi
     [ -f "$last-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow

@@ -1,7 +1,8 @@
 """The decoders: latents z -> poems, every position from its own distribution given z.
 
-Decoding takes the argmax at temperature 0 and samples from softmax(logits / T) otherwise,
-optionally within the top-p nucleus (the primitives are in `sampling`). By default a character
+Decoding takes the argmax at temperature 0 and samples from softmax(logits / T - rarity log f)
+otherwise (f: a character's share of the train split, see `Decoding.rarity`), optionally
+within the top-p nucleus (the primitives are in `sampling`). By default a character
 already used in the same line is excluded: real Tang lines repeat a character in about 5 % of
 lines, while an independent per-position decoder left alone repeats its safest characters far
 more often. Also by default the rhyme positions (the ends of lines 2, 4, ...) share a rhyme

@@ -100,7 +100,8 @@ def main() -> None:
     for spec in args.rows:
         name, kwargs = parse_row(spec)
         model = models[name]
-        decoding = Decoding(**kwargs)  # unset keys: generate's defaults
+        # unset keys: generate's defaults, the model's temperature
+        decoding = Decoding(**kwargs).for_model(model.temperature)
         start = time.perf_counter()
         poems = generate(model, args.n, decoding, seed=args.seed)
         speed = args.n / (time.perf_counter() - start)

@@ -1,21 +1,35 @@
 """Export a trained run as a bundled model: float16 weights (with --int8, its large matrices in 8
 bits) + config + vocabulary, no trainer state.
 
-Usage: python scripts/export_model.py RUN_DIR poetvae/assets/<form> [--int8]
+Usage: python scripts/export_model.py RUN_DIR poetvae/assets/<form> [--int8] [--temperature T]
+
+--temperature names the decoding temperature the model's poems read best at (config.json's
+"decoding"): `poetvae generate`, the Python API and the studio decode with it unless told
+otherwise (see `Decoding.for_model`). Chosen with scripts/bench_decoding.py.
 """
 
-import sys
+import argparse
 
 from poetvae.core import checkpoint
+from poetvae.text.decoding import Decoding
 from poetvae.text.model import files, load
 
 
-def main(run_dir: str, dest: str, int8: bool = False) -> None:
+def main(run_dir: str, dest: str, int8: bool = False, temperature: float | None = None) -> None:
     model = load(run_dir)
     meta = checkpoint.read_meta(run_dir)
+    if temperature is not None:
+        Decoding(temperature=temperature)  # in range
+        meta["decoding"] = {"temperature": temperature}
     checkpoint.save(dest, model, meta, files(model), half=True, int8=int8)
     print(f"exported {run_dir} -> {checkpoint.resolve(dest)}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3], int8="--int8" in sys.argv[3:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("dest")
+    parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--temperature", type=float)
+    args = parser.parse_args()
+    main(args.run_dir, args.dest, args.int8, args.temperature)

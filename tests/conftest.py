@@ -70,6 +70,17 @@ def tiny_keywords_run(tmp_path_factory, tiny_run, poem_file):
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_tempered_run(tmp_path_factory, tiny_run):
+    """`tiny_run` exported by scripts/export_model.py with a decoding temperature of its own,
+    1.5."""
+    out = tmp_path_factory.mktemp("runs") / "tiny-tempered"
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "export_model.py")
+    cmd = [sys.executable, script, str(tiny_run), str(out), "--temperature", "1.5"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
 def _tiny_shipped_run(tmp_path_factory, corpus: str, name: str):
     """A tiny model trained as `tiny_run` is, on the first 300 poems of a shipped corpus."""
     from poetvae.core.device import pick_device

@@ -1,6 +1,6 @@
 import pytest
 
-from poetvae.text.decoding import MASK_PREDICT_PASSES, Decoding
+from poetvae.text.decoding import DEFAULT_TEMPERATURE, MASK_PREDICT_PASSES, Decoding
 
 
 @pytest.mark.parametrize(
@@ -31,6 +31,13 @@ def test_passes_default_to_the_decoders_own():
     assert Decoding().passes_for("mask-predict") == MASK_PREDICT_PASSES
     assert Decoding().passes_for("parallel") == Decoding().passes_for("causal") == 1
     assert Decoding(passes=2).passes_for("mask-predict") == 2
+
+
+def test_the_temperature_defaults_to_the_models_own():
+    assert Decoding().temperature is None
+    assert Decoding().for_model(None).temperature == DEFAULT_TEMPERATURE
+    assert Decoding().for_model(1.2).temperature == 1.2
+    assert Decoding(temperature=0.5).for_model(1.2).temperature == 0.5
 
 
 def test_decoding_settings_import_no_torch():

@@ -155,6 +155,34 @@ def test_a_temperature_too_small_to_divide_by_decodes_by_argmax(tiny_run):
             assert entry(model, 3, Decoding(temperature=tiny), seed=2) == argmax
 
 
+def test_an_exported_temperature_is_what_the_model_decodes_with_unless_told(
+    tiny_tempered_run, tiny_run
+):
+    from poetvae.text.compose import write
+
+    model = load(tiny_tempered_run)
+    assert model.temperature == 1.5 and load(tiny_run).temperature is None
+    for entry in (generate, write):
+        own = entry(model, 8, Decoding(temperature=1.5), seed=3)
+        assert entry(model, 8, seed=3) == own
+        assert entry(model, 8, Decoding(temperature=0.0), seed=3) != own
+
+
+@pytest.mark.parametrize("named", ['"hot"', "-1", "true", '{"t": 1}', "[1.0]"])
+def test_a_checkpoint_naming_an_unusable_temperature_is_refused(tiny_run, tmp_path, named):
+    import json
+    import shutil
+
+    from poetvae.core.checkpoint import CheckpointError, resolve
+
+    shutil.copytree(resolve(tiny_run), tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["decoding"] = {"temperature": json.loads(named)}
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="temperature"):
+        load(tmp_path / "m")
+
+
 def test_no_poems_is_an_empty_list(tiny_run):
     from poetvae.text.compose import write
 

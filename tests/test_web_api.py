@@ -353,6 +353,21 @@ def test_the_studio_lists_the_forms_it_serves(tiny_wulu_run, tiny_keywords_run):
     assert 'name="form"' not in page  # the buttons come from /api/options, not the page
 
 
+def test_the_studio_decodes_at_each_models_own_temperature(tiny_tempered_run, tiny_qiyan_run):
+    from poetvae.text.decoding import DEFAULT_TEMPERATURE
+    from poetvae.web.app import create_app
+
+    with serving(create_app({"wuyan": tiny_tempered_run, "qiyan": tiny_qiyan_run})) as url:
+        _, spec = call(url + "/api/options")
+        own = call(url + "/api/write", n=4, seed=1)[1]["poems"]
+        told = call(url + "/api/write", n=4, seed=1, temperature=1.5)[1]["poems"]
+        argmax = call(url + "/api/write", n=4, seed=1, temperature=0)[1]["poems"]
+    assert spec["write"]["temperature"]["default"] is None  # the model's
+    assert spec["forms"]["wuyan"]["temperature"] == 1.5
+    assert spec["forms"]["qiyan"]["temperature"] == DEFAULT_TEMPERATURE  # its config names none
+    assert own == told != argmax
+
+
 def test_the_page_loads_nothing_from_elsewhere(studio):
     for path in ("/", "/reconstruct", "/interpolate"):
         with urllib.request.urlopen(studio + path) as response:

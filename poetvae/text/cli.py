@@ -208,8 +208,8 @@ decoding_options = options.apply(
         "--temperature",
         type=Number(min=0, max=dec.MAX_TEMPERATURE),
         default=DEFAULT.temperature,
-        show_default=True,
-        help="0 = argmax decoding; higher = more adventurous sampling.",
+        help="0 = argmax decoding; higher = more adventurous sampling [default: the model's, "
+        f"{dec.DEFAULT_TEMPERATURE} unless its checkpoint names another].",
     ),
     click.option(
         "--top-p",

@@ -7,12 +7,14 @@ scripts/bench_decoding.py. No torch here: the CLI reads the defaults for `--help
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .forms import FORMS
 from .prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 MAX_TEMPERATURE = 100
+# the temperature of a model whose checkpoint names none (config.json's "decoding")
+DEFAULT_TEMPERATURE = 0.8
 # one per character of the longest form at most (56 for a 七言 律诗)
 MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
 MAX_REFINE = 10  # latent refinement rounds: each costs a decoding pass and an encoding
@@ -28,7 +30,8 @@ class Decoding:
     """How latents become characters.
 
     temperature: 0 = argmax; otherwise the softmax temperature (one below MIN_TEMPERATURE is
-        stored as 0).
+        stored as 0). None = the model's own (see `for_model`): a checkpoint may name the
+        temperature its poems read best at, else DEFAULT_TEMPERATURE.
     top_p: sample only from the smallest set of characters holding this much probability.
     no_repeat: never repeat a character within a line (relaxed only where a constraint leaves
         nothing else).
@@ -49,7 +52,7 @@ class Decoding:
         ValueError: a setting out of its range (nan and inf included).
     """
 
-    temperature: float = 0.8
+    temperature: float | None = None
     top_p: float = 0.95
     no_repeat: bool = True
     rhyme: bool = True
@@ -60,7 +63,7 @@ class Decoding:
 
     def __post_init__(self):
         t = self.temperature
-        if not (math.isfinite(t) and 0 <= t <= MAX_TEMPERATURE):
+        if t is not None and not (math.isfinite(t) and 0 <= t <= MAX_TEMPERATURE):
             raise ValueError(
                 f"temperature must be a finite number in [0, {MAX_TEMPERATURE}], got {t}"
             )
@@ -75,8 +78,17 @@ class Decoding:
             raise ValueError(f"refine must be in [0, {MAX_REFINE}], got {self.refine}")
         if not (math.isfinite(self.rarity) and 0 <= self.rarity <= MAX_RARITY):
             raise ValueError(f"rarity must be in [0, {MAX_RARITY}], got {self.rarity}")
-        if t < MIN_TEMPERATURE:
+        if t is not None and t < MIN_TEMPERATURE:
             object.__setattr__(self, "temperature", 0.0)  # argmax, without dividing by ~0
+
+    def for_model(self, temperature: float | None) -> "Decoding":
+        """This decoding with its temperature filled in where it is None: `temperature`, the
+        model's own (`PoetVAE.temperature`, from its checkpoint), else DEFAULT_TEMPERATURE."""
+        if self.temperature is not None:
+            return self
+        if temperature is None:
+            temperature = DEFAULT_TEMPERATURE
+        return replace(self, temperature=temperature)
 
     def passes_for(self, decoder: str) -> int:
         """The passes to decode with for a model's `cfg.decoder`: `passes`, or by default

@@ -518,6 +518,7 @@ def evaluate(
             )
         }
     train = set(corpus.splits.get("train", []))
+    decoding = decoding.for_model(model.temperature)  # the settings reported
     samples = generate(model, n_samples, decoding, seed=seed)
     rhyme_book = decoding.rhyme_book
     n = model.cfg.chars_per_line

@@ -80,6 +80,7 @@ def decode_latents(
             for a decoder that cannot read a draft.
     """
     c = constraints or Constraints()
+    decoding = decoding.for_model(model.temperature)
     B, L = z.shape[0], model.cfg.seq_len
     passes = decoding.passes_for(model.cfg.decoder)
     if passes > 1 and model.cfg.decoder != "mask-predict":

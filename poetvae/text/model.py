@@ -51,6 +51,7 @@ from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
 from ..core.priors import DiagonalGaussian, FlowPrior, GaussianMixture, build_prior
+from .decoding import Decoding
 from .forms import FORMS, Shape, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import PAD_ID, Vocab
@@ -133,6 +134,9 @@ class PoetVAE(nn.Module):
         if not 0 <= cfg.keyword_drop <= 1:
             raise ValueError(f"keyword_drop must be in [0, 1], got {cfg.keyword_drop}")
         self.cfg, self.vocab = cfg, vocab
+        # the temperature its poems read best at, from its checkpoint's config.json (see
+        # `Decoding.for_model`); None: decoding.DEFAULT_TEMPERATURE
+        self.temperature: float | None = None
         L, D, Z = cfg.seq_len, cfg.d_model, cfg.latent_dim
         self.prior = build_prior(cfg.prior, Z, cfg.prior_components)
         self.embed = nn.Embedding(cfg.vocab_size, D)
@@ -489,4 +493,19 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
             f"{path}: vocabulary has {len(vocab)} entries but the model expects {cfg.vocab_size}"
         )
     model = checkpoint.load_weights(PoetVAE(cfg, vocab), path)
+    model.temperature = _temperature(meta, path)
     return model.to(device).eval()
+
+
+def _temperature(meta: dict, path) -> float | None:
+    """The decoding temperature a checkpoint names (config.json: "decoding": {"temperature": T},
+    written by scripts/export_model.py --temperature), or None."""
+    decoding = meta.get("decoding", {})
+    t = decoding.get("temperature") if isinstance(decoding, dict) else decoding
+    try:
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+            raise TypeError(f"not a number: {t!r}")
+        Decoding(temperature=t)
+    except (TypeError, ValueError) as e:
+        raise checkpoint.CheckpointError(f"{path}: unusable decoding temperature ({e})") from None
+    return t

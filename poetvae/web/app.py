@@ -39,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..text import compose, constraints, prosody
 from ..text.corpus import format_poem, split_lines
+from ..text.decoding import DEFAULT_TEMPERATURE
 from ..text.forms import FORMS, bundled_model
 from ..text.generate import stream
 from . import params
@@ -122,9 +123,9 @@ class Models:
             return self._loaded[form]
 
     def available(self) -> dict[str, dict]:
-        """form -> its titles, shape, whether a model is there and whether it reads keywords
-        (from its config; nothing is loaded), for every registered form in the registry's
-        order."""
+        """form -> its titles, shape, whether a model is there, whether it reads keywords and
+        its decoding temperature (from its config; nothing is loaded), for every registered
+        form in the registry's order."""
         from ..core import checkpoint
 
         out = {}
@@ -133,11 +134,14 @@ class Models:
                 ok = self.path(name).exists()
             except Refused:
                 ok = False
+            keywords, temperature = False, DEFAULT_TEMPERATURE
             try:
-                model = checkpoint.read_meta(self.path(name))["model"] if ok else {}
-                keywords = model.get("keywords", 0) > 0
+                meta = checkpoint.read_meta(self.path(name)) if ok else {}
+                keywords = meta.get("model", {}).get("keywords", 0) > 0
+                named = meta.get("decoding", {}).get("temperature")
+                temperature = temperature if named is None else named
             except (ValueError, KeyError, AttributeError, TypeError):
-                keywords = False
+                pass
             out[name] = {
                 "title": form.label,
                 "name_zh": form.title,
@@ -145,6 +149,7 @@ class Models:
                 "chars_per_line": form.shape.chars_per_line,
                 "available": ok,
                 "keywords": keywords,
+                "temperature": temperature,
             }
         return out
 

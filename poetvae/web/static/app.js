@@ -378,10 +378,12 @@ function formButtons() {
   }
 }
 
-function themeField() {
-  // the 题 field says when the chosen form's model was trained without keywords (what is typed
-  // there is still sent: the server's error names the problem)
+function formFields() {
+  // the temperature field shows the chosen form's model's own; the 题 field says when that
+  // model was trained without keywords (what is typed there is still sent: the server's error
+  // names the problem)
   const info = spec.forms[getField(form.elements.form)] || {};
+  form.elements.temperature.placeholder = `model's: ${info.temperature}`;
   const input = form.elements.keywords;
   if (!input) return;
   input.placeholder = info.keywords ? "明月,故乡" : "none: not in this model";
@@ -396,7 +398,7 @@ function ready() {
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   for (const type of ["click", "dblclick", "keydown"]) $("#poems").addEventListener(type, revise);
   for (const radio of form.querySelectorAll("input[name=form]")) {
-    radio.addEventListener("change", () => { themeField(); run(); });
+    radio.addEventListener("change", () => { formFields(); run(); });
   }
   for (const a of document.querySelectorAll(".tabs a")) {
     a.addEventListener("click", (e) => {
@@ -417,7 +419,7 @@ function load() {
   const params = new URLSearchParams(location.search);
   showTab(tabOf(location.pathname));
   fillFrom(params);
-  themeField();
+  formFields();
   const needs = { write: [], reconstruct: ["poem"], interpolate: ["a", "b"] }[tab];
   if (needs.every((name) => params.get(name))) run({ push: false });
 }

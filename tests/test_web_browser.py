@@ -142,6 +142,9 @@ def test_the_rhyme_book_control_and_the_servers_bounds(page, studio):
     assert page.get_attribute("input[name=passes]", "max") == "10"
     assert "the CLI allows more" in page.get_attribute("input[name=passes]", "title")
     assert page.get_attribute("input[name=temperature]", "max") == "100"
+    # left empty, the temperature is the model's: its config names none, so 0.8
+    assert page.input_value("input[name=temperature]") == ""
+    assert page.get_attribute("input[name=temperature]", "placeholder") == "model's: 0.8"
     # a poem that breaks rules glosses each broken one in English
     page.goto(
         studio

@@ -22,7 +22,10 @@
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
-#        given a fitted 1,024-component mixture, then the same 8 coupling layers over it.
+#        given a fitted 1,024-component mixture, then the same 8 coupling layers over it; wulu
+#        then grows the quatrain models' refiner, trained alone for 2,000 steps.
+# Each export names the temperature the model decodes at by default (see README.md, *Each
+# model's temperature*).
 set -euo pipefail
 form=${1:-wuyan}
 run=${2:-runs/default-$form}
@@ -92,7 +95,8 @@ case $form in
     fi
     [ -f "$last-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow
-    python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8
+    python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8 \
+      --temperature "$([ "$form" = wuyan ] && echo 0.84 || echo 0.9)"
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)
@@ -103,7 +107,15 @@ case $form in
     [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$run/normal" --out "$run/mixture"
     [ -f "$run/mixture-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$run/mixture" --out "$run/mixture-flow" --kind mixture-flow
-    python scripts/export_model.py "$run/mixture-flow" "poetvae/assets/$form" --int8
+    last=$run/mixture-flow temperature=0.8
+    if [ "$form" = wulu ]; then
+      stage "$run/refiner" --corpus tang-wuyan-lushi --init-from "$last" --set refiner_layers=2 \
+        --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 --eval-every 250 \
+        --seed 0
+      last=$run/refiner temperature=0.75
+    fi
+    python scripts/export_model.py "$last" "poetvae/assets/$form" --int8 \
+      --temperature "$temperature"
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

@@ -22,8 +22,8 @@
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
-#        given a fitted 1,024-component mixture, then the same 8 coupling layers over it; wulu
-#        then grows the quatrain models' refiner, trained alone for 2,000 steps.
+#        given a fitted 1,024-component mixture, then the same 8 coupling layers over it, then
+#        the quatrain models' refiner, trained alone for 2,000 steps.
 # Each export names the temperature the model decodes at by default (see README.md, *Each
 # model's temperature*).
 set -euo pipefail
@@ -107,15 +107,11 @@ case $form in
     [ -f "$run/mixture/checkpoint/config.json" ] || poetvae fit-prior "$run/normal" --out "$run/mixture"
     [ -f "$run/mixture-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$run/mixture" --out "$run/mixture-flow" --kind mixture-flow
-    last=$run/mixture-flow temperature=0.8
-    if [ "$form" = wulu ]; then
-      stage "$run/refiner" --corpus tang-wuyan-lushi --init-from "$last" --set refiner_layers=2 \
-        --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 --eval-every 250 \
-        --seed 0
-      last=$run/refiner temperature=0.75
-    fi
-    python scripts/export_model.py "$last" "poetvae/assets/$form" --int8 \
-      --temperature "$temperature"
+    stage "$run/refiner" --corpus "tang-$chars-lushi" --init-from "$run/mixture-flow" \
+      --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
+      --eval-every 250 --seed 0
+    python scripts/export_model.py "$run/refiner" "poetvae/assets/$form" --int8 \
+      --temperature "$([ "$form" = wulu ] && echo 0.75 || echo 0.78)"
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

@@ -9,9 +9,9 @@ more often. Also by default the rhyme positions (the ends of lines 2, 4, ...) sh
 group of a rhyme book (平水韵 unless asked otherwise, see `prosody`): each poem first draws its
 group g with probability proportional to prod over rhyme positions p of P_p(g), the chance
 that position p's own draw lands in g, which is the law of g given that independent draws
-rhyme; then every rhyme position samples within g, no character twice (重韵). What else may
-restrict a position (fixed characters, tones) is in `constraints`. Lean on purpose: no
-`datasets` import here.
+rhyme; then every rhyme position samples within g, no character twice (重韵), nor the one that
+ends line 1. What else may restrict a position (fixed characters, tones) is in `constraints`.
+Lean on purpose: no `datasets` import here.
 """
 
 import dataclasses
@@ -54,7 +54,8 @@ def decode_latents(
     for the mask-predict and causal decoders, given the other characters).
 
     All positions of a pass are drawn at once, each from the whole vocabulary. Where two
-    positions that must differ (one line without repeats, the rhyme positions without 重韵)
+    positions that must differ (one line without repeats, the rhyme positions and the end of
+    line 1 without 重韵)
     draw one character, the later one draws again without the characters its partners hold
     (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
 
@@ -115,8 +116,12 @@ def decode_latents(
     line = torch.arange(L) // model.cfg.chars_per_line
     same = (line[:, None] == line) & decoding.no_repeat  # (L, L): one line, no repeats
     same = same.expand(B, L, L)
-    if c.rhymes is not None:  # and no character rhymes with itself (重韵)
-        same = same | (c.rhymes[:, :, None] & c.rhymes[:, None, :])
+    if c.rhymes is not None:  # and no character rhymes with itself (重韵), the end of line 1
+        # included: it often rhymes too (首句入韵), and real poems repeat a rhyme character there
+        # in at most 1 % of poems
+        ends = c.rhymes.clone()
+        ends[:, model.cfg.chars_per_line - 1] = True
+        same = same | (ends[:, :, None] & ends[:, None, :])
     same = same & ~torch.eye(L, dtype=torch.bool)  # (B, L, L) positions that must differ
     ids = torch.full((B, L), MASK, dtype=torch.long)
     for pos, idx in c.fixed.items():  # fixed characters are context from the first pass on

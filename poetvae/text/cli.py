@@ -218,7 +218,11 @@ decoding_options = options.apply(
         show_default=True,
         help="Sample only from the characters holding this much probability (1 = all).",
     ),
-    click.option("--allow-repeats", is_flag=True, help="Allow a character twice in one line."),
+    click.option(
+        "--allow-repeats",
+        is_flag=True,
+        help="Allow a character twice in one line, and two lines ending on one.",
+    ),
     click.option(
         "--rhyme/--no-rhyme",
         default=DEFAULT.rhyme,

@@ -33,8 +33,8 @@ class Decoding:
         stored as 0). None = the model's own (see `for_model`): a checkpoint may name the
         temperature its poems read best at, else DEFAULT_TEMPERATURE.
     top_p: sample only from the smallest set of characters holding this much probability.
-    no_repeat: never repeat a character within a line (relaxed only where a constraint leaves
-        nothing else).
+    no_repeat: never repeat a character within a line, nor end two lines on one (relaxed only
+        where a constraint leaves nothing else).
     rhyme: the ends of lines 2, 4, ... share a rhyme group (strict tones always rhyme).
     rhyme_book: whose rhyme groups: "pingshui" (平水韵) or "xinyun" (中华新韵), see
         `prosody.rhyme_groups`.

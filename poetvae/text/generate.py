@@ -54,10 +54,10 @@ def decode_latents(
     for the mask-predict and causal decoders, given the other characters).
 
     All positions of a pass are drawn at once, each from the whole vocabulary. Where two
-    positions that must differ (one line without repeats, the rhyme positions and the end of
-    line 1 without 重韵)
-    draw one character, the later one draws again without the characters its partners hold
-    (see `_draw`). Where a constraint leaves nothing else, a repeat stays.
+    positions that must differ (one line without repeats, nor the ends of two lines; the rhyme
+    positions and the end of line 1 without 重韵) draw one character, the later one draws again
+    without the characters its partners hold (see `_draw`). Where a constraint leaves nothing
+    else, a repeat stays.
 
     Args:
         model: a PoetVAE.

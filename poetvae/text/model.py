@@ -493,13 +493,17 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
             f"{path}: vocabulary has {len(vocab)} entries but the model expects {cfg.vocab_size}"
         )
     model = checkpoint.load_weights(PoetVAE(cfg, vocab), path)
-    model.temperature = _temperature(meta, path)
+    model.temperature = named_temperature(meta, path)
     return model.to(device).eval()
 
 
-def _temperature(meta: dict, path) -> float | None:
-    """The decoding temperature a checkpoint names (config.json: "decoding": {"temperature": T},
-    written by scripts/export_model.py --temperature), or None."""
+def named_temperature(meta: dict, path) -> float | None:
+    """The decoding temperature a checkpoint's config.json names ("decoding": {"temperature": T},
+    written by scripts/export_model.py --temperature), or None.
+
+    Raises:
+        checkpoint.CheckpointError: one that is not a usable temperature.
+    """
     decoding = meta.get("decoding", {})
     t = decoding.get("temperature") if isinstance(decoding, dict) else decoding
     try:

@@ -127,6 +127,7 @@ class Models:
         its decoding temperature (from its config; nothing is loaded), for every registered
         form in the registry's order."""
         from ..core import checkpoint
+        from ..text.model import named_temperature
 
         out = {}
         for name, form in FORMS.items():
@@ -134,14 +135,13 @@ class Models:
                 ok = self.path(name).exists()
             except Refused:
                 ok = False
-            keywords, temperature = False, DEFAULT_TEMPERATURE
+            keywords, temperature = False, None
             try:
                 meta = checkpoint.read_meta(self.path(name)) if ok else {}
                 keywords = meta.get("model", {}).get("keywords", 0) > 0
-                named = meta.get("decoding", {}).get("temperature")
-                temperature = temperature if named is None else named
+                temperature = named_temperature(meta, name)
             except (ValueError, KeyError, AttributeError, TypeError):
-                pass
+                pass  # the model's load says what is wrong
             out[name] = {
                 "title": form.label,
                 "name_zh": form.title,
@@ -149,7 +149,7 @@ class Models:
                 "chars_per_line": form.shape.chars_per_line,
                 "available": ok,
                 "keywords": keywords,
-                "temperature": temperature,
+                "temperature": DEFAULT_TEMPERATURE if temperature is None else temperature,
             }
         return out
 

@@ -4,7 +4,8 @@ table with --markdown).
 
 Figures per row: fluency under the two outside judges (character bigram models of the train
 split and of Song-dynasty lines, nats per character), variety (distinct characters,
-distinct-2, lines with a repeated character), lines copied from the train split, prosody (all
+distinct-2, lines with a repeated character,
+poems with a character thrice or a phrase twice), lines copied from the train split, prosody (all
 rules; rhyme), whole-poem coherence, for 律诗 models the parallelism (对仗) of the middle
 couplets, and decoding speed (poems per second, at --threads).
 
@@ -49,6 +50,8 @@ def figures(poems: list[list[str]], train: set[str], judges: dict) -> dict:
         "distinct_chars": stats["distinct_chars"],
         "distinct_2": round(stats["distinct_2"], 3),
         "repeat_line_share": round(stats["repeat_line_share"], 4),
+        "poem_char_thrice": round(stats["poem_char_thrice"], 4),
+        "poem_phrase_twice": round(stats["poem_phrase_twice"], 4),
         "copied_lines": round(1 - stats["novel_lines"], 4),
         "prosody_all": round(rates["all"], 3),
         "rhyme": round(rates["rhyme"], 3),

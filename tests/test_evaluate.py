@@ -109,6 +109,10 @@ def test_sample_stats_on_a_crafted_set():
     train = {"白日依山尽黄河入海流"}
     poems = [["白日依山尽", "黄河入海流"], ["白日依山尽", "春春春春春"]]
     stats = sample_stats(poems, train)
+    assert stats["poem_char_thrice"] == 0.5
+    assert sample_stats([["白日依山尽", "山日照黄河"]])["poem_phrase_twice"] == 0
+    assert sample_stats([["白日依山尽", "依山白日流"]])["poem_phrase_twice"] == 1
+    assert sample_stats([["白日依山尽", "依山白日流"]])["poem_char_thrice"] == 0
     assert stats["novelty"] == 0.5
     assert stats["novel_lines"] == 0.25
     assert stats["repeat_line_share"] == 0.25

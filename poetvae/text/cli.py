@@ -659,6 +659,8 @@ def _eval_table(r: dict) -> str:
         "distinct_1",
         "distinct_2",
         "repeat_line_share",
+        "poem_char_thrice",
+        "poem_phrase_twice",
         "top_char_share",
         "bigram_nll_per_char",
         "song_bigram_nll_per_char",

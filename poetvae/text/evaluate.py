@@ -134,7 +134,9 @@ def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[
 
     Keys: n, novelty (share of poems not in `train`), novel_lines (share of lines never seen
     in `train`), distinct_chars, distinct_1, distinct_2 (unique / total characters and in-line
-    bigrams), repeat_line_share (lines with a character twice), top_char and top_char_share.
+    bigrams), repeat_line_share (lines with a character twice), poem_char_thrice (poems with
+    a character three times or more), poem_phrase_twice (poems where one in-line bigram stands
+    twice), top_char and top_char_share.
     """
     chars = [c for p in poems for line in p for c in line]
     bigrams = [line[i : i + 2] for p in poems for line in p for i in range(len(line) - 1)]
@@ -147,6 +149,8 @@ def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[
         "distinct_1": len(counts) / max(1, len(chars)),
         "distinct_2": len(set(bigrams)) / max(1, len(bigrams)),
         "repeat_line_share": sum(len(set(line)) < len(line) for line in lines) / max(1, len(lines)),
+        "poem_char_thrice": sum(_char_thrice(p) for p in poems) / max(1, len(poems)),
+        "poem_phrase_twice": sum(_phrase_twice(p) for p in poems) / max(1, len(poems)),
         "top_char": top,
         "top_char_share": top_n / max(1, len(chars)),
     }
@@ -156,6 +160,15 @@ def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[
         out["novelty"] = sum("".join(p) not in train for p in poems) / max(1, len(poems))
         out["novel_lines"] = sum(line not in train_lines for line in lines) / max(1, len(lines))
     return out
+
+
+def _char_thrice(poem: list[str]) -> bool:
+    return max(Counter("".join(poem)).values(), default=0) >= 3
+
+
+def _phrase_twice(poem: list[str]) -> bool:
+    pairs = [line[i : i + 2] for line in poem for i in range(len(line) - 1)]
+    return len(set(pairs)) < len(pairs)
 
 
 class CharBigram:
@@ -518,7 +531,7 @@ def evaluate(
             )
         }
     train = set(corpus.splits.get("train", []))
-    decoding = decoding.for_model(model.temperature)  # the settings reported
+    decoding = decoding.for_model(model.decoding)  # the settings reported
     samples = generate(model, n_samples, decoding, seed=seed)
     rhyme_book = decoding.rhyme_book
     n = model.cfg.chars_per_line

@@ -68,7 +68,7 @@ def main() -> None:
     out = {
         "checkpoint": args.checkpoint or f"bundled {args.form}",
         "n": args.n,
-        "decoding": asdict(Decoding().for_model(model.temperature)),
+        "decoding": asdict(Decoding().for_model(model.decoding)),
         "modes": {},
     }
     rewrites = any(modes[name].get("rewrite") for name in chosen)

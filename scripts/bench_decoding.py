@@ -13,8 +13,8 @@ Usage:
   python scripts/bench_decoding.py --model parallel=poetvae/assets/wuyan \\
       --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
       mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
-A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rarity, rhyme (0/1),
-rhyme_book;
+A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rarity, presence,
+rhyme (0/1), rhyme_book;
 a key not given takes `poetvae generate`'s default.
 """
 
@@ -71,7 +71,13 @@ def parse_row(text: str) -> tuple[str, dict]:
 
 
 def type_of(key: str):
-    return {"temperature": float, "top_p": float, "rarity": float, "rhyme_book": str}.get(key, int)
+    return {
+        "temperature": float,
+        "top_p": float,
+        "rarity": float,
+        "presence": float,
+        "rhyme_book": str,
+    }.get(key, int)
 
 
 def main() -> None:
@@ -104,7 +110,7 @@ def main() -> None:
         name, kwargs = parse_row(spec)
         model = models[name]
         # unset keys: generate's defaults, the model's temperature
-        decoding = Decoding(**kwargs).for_model(model.temperature)
+        decoding = Decoding(**kwargs).for_model(model.decoding)
         start = time.perf_counter()
         poems = generate(model, args.n, decoding, seed=args.seed)
         speed = args.n / (time.perf_counter() - start)

@@ -125,7 +125,7 @@ def main() -> None:
     # bundled model (the plain model's argmax costs the same trained or not)
     model = load(bundled_model(), device)
     generate(model, 64, seed=0)
-    default = Decoding().for_model(model.temperature)
+    default = Decoding().for_model(model.decoding)
     g = result["generate_poems_per_s"] = {"decoder": model.cfg.decoder, "default": asdict(default)}
     argmax = Decoding(temperature=0.0, passes=1, refine=0)
     _, dt = timed(lambda: generate(model, args.gen, argmax, seed=0))

@@ -2,25 +2,28 @@
 bits) + config + vocabulary, no trainer state.
 
 Usage: python scripts/export_model.py RUN_DIR poetvae/assets/<form> [--int8] [--temperature T]
+    [--presence P]
 
---temperature names the decoding temperature the model's poems read best at (config.json's
-"decoding"): `poetvae generate`, the Python API and the studio decode with it unless told
-otherwise (see `Decoding.for_model`). Chosen with scripts/bench_decoding.py.
+--temperature and --presence name the decoding settings the model's poems read best with
+(config.json's "decoding"): `poetvae generate`, the Python API and the studio decode with them
+unless told otherwise (see `Decoding.for_model`). Chosen with scripts/bench_decoding.py.
 """
 
 import argparse
 
 from poetvae.core import checkpoint
-from poetvae.text.decoding import Decoding
+from poetvae.text.decoding import NAMED, Decoding
 from poetvae.text.model import files, load
 
 
-def main(run_dir: str, dest: str, int8: bool = False, temperature: float | None = None) -> None:
+def main(run_dir: str, dest: str, int8: bool = False, **named: float | None) -> None:
+    """named: decoding.NAMED settings; None = not named."""
     model = load(run_dir)
     meta = checkpoint.read_meta(run_dir)
-    if temperature is not None:
-        Decoding(temperature=temperature)  # in range
-        meta["decoding"] = {"temperature": temperature}
+    named = {key: value for key, value in named.items() if value is not None}
+    if named:
+        Decoding(**named)  # in range
+        meta["decoding"] = named
     checkpoint.save(dest, model, meta, files(model), half=True, int8=int8)
     print(f"exported {run_dir} -> {checkpoint.resolve(dest)}")
 
@@ -30,6 +33,7 @@ if __name__ == "__main__":
     parser.add_argument("run_dir")
     parser.add_argument("dest")
     parser.add_argument("--int8", action="store_true")
-    parser.add_argument("--temperature", type=float)
+    for key in NAMED:
+        parser.add_argument(f"--{key}", type=float)
     args = parser.parse_args()
-    main(args.run_dir, args.dest, args.int8, args.temperature)
+    main(args.run_dir, args.dest, args.int8, **{key: getattr(args, key) for key in NAMED})

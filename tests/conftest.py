@@ -72,11 +72,20 @@ def tiny_keywords_run(tmp_path_factory, tiny_run, poem_file):
 
 @pytest.fixture(scope="session")
 def tiny_tempered_run(tmp_path_factory, tiny_run):
-    """`tiny_run` exported by scripts/export_model.py with a decoding temperature of its own,
-    1.5."""
+    """`tiny_run` exported by scripts/export_model.py with decoding settings of its own:
+    temperature 1.5, presence 2."""
     out = tmp_path_factory.mktemp("runs") / "tiny-tempered"
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "export_model.py")
-    cmd = [sys.executable, script, str(tiny_run), str(out), "--temperature", "1.5"]
+    cmd = [
+        sys.executable,
+        script,
+        str(tiny_run),
+        str(out),
+        "--temperature",
+        "1.5",
+        "--presence",
+        "2",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return out
 

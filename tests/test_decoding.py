@@ -20,6 +20,9 @@ from poetvae.text.decoding import DEFAULT_TEMPERATURE, MASK_PREDICT_PASSES, Deco
         {"rarity": -0.1},
         {"rarity": float("nan")},
         {"rarity": 100},
+        {"presence": -1.0},
+        {"presence": float("inf")},
+        {"presence": 11.0},
     ],
 )
 def test_unusable_settings_are_refused(kwargs):
@@ -36,8 +39,11 @@ def test_passes_default_to_the_decoders_own():
 def test_the_temperature_defaults_to_the_models_own():
     assert Decoding().temperature is None
     assert Decoding().for_model(None).temperature == DEFAULT_TEMPERATURE
-    assert Decoding().for_model(1.2).temperature == 1.2
-    assert Decoding(temperature=0.5).for_model(1.2).temperature == 0.5
+    assert Decoding().for_model({}).presence == 0.0
+    assert Decoding().for_model({"temperature": 1.2}).temperature == 1.2
+    assert Decoding(temperature=0.5).for_model({"temperature": 1.2}).temperature == 0.5
+    own = Decoding(presence=2.0).for_model({"temperature": 1.2, "presence": 1.0})
+    assert (own.temperature, own.presence) == (1.2, 2.0)
 
 
 def test_decoding_settings_import_no_torch():

@@ -365,6 +365,7 @@ def test_the_studio_decodes_at_each_models_own_temperature(tiny_tempered_run, ti
     assert spec["write"]["temperature"]["default"] is None  # the model's
     assert spec["forms"]["wuyan"]["temperature"] == 1.5
     assert spec["forms"]["qiyan"]["temperature"] == DEFAULT_TEMPERATURE  # its config names none
+    assert spec["forms"]["wuyan"]["presence"] == 2.0 and spec["forms"]["qiyan"]["presence"] == 0
     assert own == told != argmax
 
 

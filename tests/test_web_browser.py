@@ -145,6 +145,7 @@ def test_the_rhyme_book_control_and_the_servers_bounds(page, studio):
     # left empty, the temperature is the model's: its config names none, so 0.8
     assert page.input_value("input[name=temperature]") == ""
     assert page.get_attribute("input[name=temperature]", "placeholder") == "model's: 0.8"
+    assert page.get_attribute("input[name=presence]", "placeholder") == "model's: 0"
     # a poem that breaks rules glosses each broken one in English
     page.goto(
         studio

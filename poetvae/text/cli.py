@@ -267,6 +267,14 @@ decoding_options = options.apply(
         "character's share of the training text). 0 = the tempered law alone; ignored by "
         "--temperature 0.",
     ),
+    click.option(
+        "--presence",
+        type=Number(min=0, max=dec.MAX_PRESENCE),
+        default=DEFAULT.presence,
+        help="How much a mask-predict model's re-masking passes shun characters the rest of "
+        "the poem already holds: each copy elsewhere divides a character's weight by "
+        "e^presence. 0 = off [default: the model's, 0 unless its checkpoint names another].",
+    ),
 )
 """The options of `dec.Decoding`, with its defaults and ranges (generate and eval)."""
 
@@ -282,6 +290,7 @@ def _decoding(params: dict) -> dec.Decoding:
         passes=params["passes"],
         refine=params["refine"],
         rarity=params["rarity"],
+        presence=params["presence"],
     )
 
 
@@ -677,7 +686,8 @@ def _eval_table(r: dict) -> str:
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
         f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
-        f"{s['refine']}, rarity {s['rarity']}; top char {s['top_char']} vs {ref['top_char']}; "
+        f"{s['refine']}, rarity {s['rarity']}, presence {s['presence']}; top char "
+        f"{s['top_char']} vs {ref['top_char']}; "
         f"prosody rhyme and all by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each "
         "book)"
     )

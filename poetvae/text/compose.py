@@ -144,7 +144,7 @@ def write(
     if rerank < 1:
         raise ValueError("rerank must be >= 1")
     check_count(n)
-    decoding = decoding.for_model(model.temperature)
+    decoding = decoding.for_model(model.decoding)
     words = parse_keywords(keywords) if keywords is not None else []
     model = conditioned(model, words or None)
     fixed = merge(

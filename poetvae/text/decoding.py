@@ -7,6 +7,7 @@ scripts/bench_decoding.py. No torch here: the CLI reads the defaults for `--help
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .forms import FORMS
@@ -20,6 +21,10 @@ MAX_PASSES = max(f.shape.seq_len for f in FORMS.values())
 MAX_REFINE = 10  # latent refinement rounds: each costs a decoding pass and an encoding
 MASK_PREDICT_PASSES = 4  # decoding passes of a mask-predict model by default
 MAX_RARITY = 4  # f^-4 lifts a character 100 times rarer than another 10^8 times
+MAX_PRESENCE = 10  # e^-10 per copy: a character the poem holds is all but barred
+# the settings a checkpoint may name for its model (config.json's "decoding", written by
+# scripts/export_model.py), with what a model that names none decodes with (see `for_model`)
+NAMED = {"temperature": DEFAULT_TEMPERATURE, "presence": 0.0}
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
 MIN_TEMPERATURE = 1e-6
@@ -47,6 +52,13 @@ class Decoding:
         (the anti-LM weighting of Li et al. 2016, with a unigram LM). A mask-predict pass
         re-masks the characters least likely under that law, so a rare character that fits
         stays. 0 = the tempered law alone; argmax decoding (temperature 0) ignores it.
+    presence: how much a mask-predict model's re-masking passes shun characters that the rest
+        of the poem already holds: a position's law is multiplied by exp(-presence n), n being
+        how often the other positions hold the character, and a character held elsewhere in
+        the poem counts as that much less confident when the pass picks what to re-mask.
+        0 = off; the first pass (every position at once) and argmax decoding ignore it.
+        None = the model's own (see `for_model`), else 0: real eight-line poems repeat
+        characters across lines rarely, quatrains more rarely still.
 
     Raises:
         ValueError: a setting out of its range (nan and inf included).
@@ -60,6 +72,7 @@ class Decoding:
     passes: int | None = None
     refine: int = 1
     rarity: float = 0.25
+    presence: float | None = None
 
     def __post_init__(self):
         t = self.temperature
@@ -78,17 +91,18 @@ class Decoding:
             raise ValueError(f"refine must be in [0, {MAX_REFINE}], got {self.refine}")
         if not (math.isfinite(self.rarity) and 0 <= self.rarity <= MAX_RARITY):
             raise ValueError(f"rarity must be in [0, {MAX_RARITY}], got {self.rarity}")
+        p = self.presence
+        if p is not None and not (math.isfinite(p) and 0 <= p <= MAX_PRESENCE):
+            raise ValueError(f"presence must be in [0, {MAX_PRESENCE}], got {self.presence}")
         if t is not None and t < MIN_TEMPERATURE:
             object.__setattr__(self, "temperature", 0.0)  # argmax, without dividing by ~0
 
-    def for_model(self, temperature: float | None) -> "Decoding":
-        """This decoding with its temperature filled in where it is None: `temperature`, the
-        model's own (`PoetVAE.temperature`, from its checkpoint), else DEFAULT_TEMPERATURE."""
-        if self.temperature is not None:
-            return self
-        if temperature is None:
-            temperature = DEFAULT_TEMPERATURE
-        return replace(self, temperature=temperature)
+    def for_model(self, named: Mapping[str, float] | None) -> "Decoding":
+        """This decoding with each setting of NAMED that is None filled in: the model's own
+        (`PoetVAE.decoding`, what its checkpoint names), else NAMED's default."""
+        named = named or {}
+        fill = {k: named.get(k, v) for k, v in NAMED.items() if getattr(self, k) is None}
+        return replace(self, **fill) if fill else self
 
     def passes_for(self, decoder: str) -> int:
         """The passes to decode with for a model's `cfg.decoder`: `passes`, or by default

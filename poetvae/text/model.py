@@ -51,7 +51,7 @@ from ..core.latent import gaussian_kl, reparameterize
 from ..core.layers import GatedConv1d
 from ..core.objectives import Output, elbo
 from ..core.priors import DiagonalGaussian, FlowPrior, GaussianMixture, build_prior
-from .decoding import Decoding
+from .decoding import NAMED, Decoding
 from .forms import FORMS, Shape, bundled_model
 from .vocab import FILENAME as VOCAB_FILE
 from .vocab import PAD_ID, Vocab
@@ -134,9 +134,9 @@ class PoetVAE(nn.Module):
         if not 0 <= cfg.keyword_drop <= 1:
             raise ValueError(f"keyword_drop must be in [0, 1], got {cfg.keyword_drop}")
         self.cfg, self.vocab = cfg, vocab
-        # the temperature its poems read best at, from its checkpoint's config.json (see
-        # `Decoding.for_model`); None: decoding.DEFAULT_TEMPERATURE
-        self.temperature: float | None = None
+        # the decoding settings its poems read best with (decoding.NAMED: temperature,
+        # presence), from its checkpoint's config.json; see `Decoding.for_model`
+        self.decoding: dict[str, float] = {}
         L, D, Z = cfg.seq_len, cfg.d_model, cfg.latent_dim
         self.prior = build_prior(cfg.prior, Z, cfg.prior_components)
         self.embed = nn.Embedding(cfg.vocab_size, D)
@@ -493,23 +493,27 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> PoetVAE:
             f"{path}: vocabulary has {len(vocab)} entries but the model expects {cfg.vocab_size}"
         )
     model = checkpoint.load_weights(PoetVAE(cfg, vocab), path)
-    model.temperature = named_temperature(meta, path)
+    model.decoding = named_decoding(meta, path)
     return model.to(device).eval()
 
 
-def named_temperature(meta: dict, path) -> float | None:
-    """The decoding temperature a checkpoint's config.json names ("decoding": {"temperature": T},
-    written by scripts/export_model.py --temperature), or None.
+def named_decoding(meta: dict, path) -> dict[str, float]:
+    """The decoding settings a checkpoint's config.json names ("decoding": {"temperature": T,
+    "presence": P}, written by scripts/export_model.py), each optional.
 
     Raises:
-        checkpoint.CheckpointError: one that is not a usable temperature.
+        checkpoint.CheckpointError: a setting that is unknown or out of its range.
     """
-    decoding = meta.get("decoding", {})
-    t = decoding.get("temperature") if isinstance(decoding, dict) else decoding
+    named = meta.get("decoding", {})
     try:
-        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
-            raise TypeError(f"not a number: {t!r}")
-        Decoding(temperature=t)
+        if not isinstance(named, dict):
+            raise TypeError(f"not a table of settings: {named!r}")
+        for key, value in named.items():
+            if key not in NAMED:
+                raise TypeError(f"unknown setting {key!r}: choose from {', '.join(NAMED)}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{key} is not a number: {value!r}")
+        Decoding(**named)
     except (TypeError, ValueError) as e:
-        raise checkpoint.CheckpointError(f"{path}: unusable decoding temperature ({e})") from None
-    return t
+        raise checkpoint.CheckpointError(f"{path}: unusable decoding settings ({e})") from None
+    return dict(named)

@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..text import compose, constraints, prosody
 from ..text.corpus import format_poem, split_lines
-from ..text.decoding import DEFAULT_TEMPERATURE
+from ..text.decoding import NAMED, Decoding
 from ..text.forms import FORMS, bundled_model
 from ..text.generate import stream
 from . import params
@@ -124,10 +124,10 @@ class Models:
 
     def available(self) -> dict[str, dict]:
         """form -> its titles, shape, whether a model is there, whether it reads keywords and
-        its decoding temperature (from its config; nothing is loaded), for every registered
-        form in the registry's order."""
+        the decoding settings it names (decoding.NAMED, from its config; nothing is loaded),
+        for every registered form in the registry's order."""
         from ..core import checkpoint
-        from ..text.model import named_temperature
+        from ..text.model import named_decoding
 
         out = {}
         for name, form in FORMS.items():
@@ -135,11 +135,11 @@ class Models:
                 ok = self.path(name).exists()
             except Refused:
                 ok = False
-            keywords, temperature = False, None
+            keywords, named = False, {}
             try:
                 meta = checkpoint.read_meta(self.path(name)) if ok else {}
                 keywords = meta.get("model", {}).get("keywords", 0) > 0
-                temperature = named_temperature(meta, name)
+                named = named_decoding(meta, name)
             except (ValueError, KeyError, AttributeError, TypeError):
                 pass  # the model's load says what is wrong
             out[name] = {
@@ -149,7 +149,7 @@ class Models:
                 "chars_per_line": form.shape.chars_per_line,
                 "available": ok,
                 "keywords": keywords,
-                "temperature": DEFAULT_TEMPERATURE if temperature is None else temperature,
+                **{key: getattr(Decoding().for_model(named), key) for key in NAMED},
             }
         return out
 

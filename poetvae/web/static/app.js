@@ -379,11 +379,13 @@ function formButtons() {
 }
 
 function formFields() {
-  // the temperature field shows the chosen form's model's own; the 题 field says when that
+  // the temperature and presence fields show the chosen form's model's own; the 题 field says when that
   // model was trained without keywords (what is typed there is still sent: the server's error
   // names the problem)
   const info = spec.forms[getField(form.elements.form)] || {};
-  form.elements.temperature.placeholder = `model's: ${info.temperature}`;
+  for (const name of ["temperature", "presence"]) {
+    form.elements[name].placeholder = `model's: ${info[name]}`;
+  }
   const input = form.elements.keywords;
   if (!input) return;
   input.placeholder = info.keywords ? "明月,故乡" : "none: not in this model";

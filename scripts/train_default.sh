@@ -25,7 +25,8 @@
 #        given a fitted 1,024-component mixture, then the same 8 coupling layers over it, then
 #        the quatrain models' refiner, trained alone for 2,000 steps.
 # Each export names the temperature the model decodes at by default (see README.md, *Each
-# model's temperature*).
+# model's temperature*), and the eight-line models the presence penalty (*Repetition across
+# lines*).
 set -euo pipefail
 form=${1:-wuyan}
 run=${2:-runs/default-$form}
@@ -111,7 +112,7 @@ case $form in
       --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
       --eval-every 250 --seed 0
     python scripts/export_model.py "$run/refiner" "poetvae/assets/$form" --int8 \
-      --temperature "$([ "$form" = wulu ] && echo 0.75 || echo 0.78)"
+      --temperature "$([ "$form" = wulu ] && echo 0.7 || echo 0.73)" --presence 1
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

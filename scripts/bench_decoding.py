@@ -14,7 +14,7 @@ Usage:
       --model mask-predict=runs/mp-wuyan --rows parallel:passes=1 parallel:refine=1 \\
       mask-predict:passes=4 [-n 1000] [--seed 0] [--threads 2] [--markdown]
 A row is MODEL:key=value,...; keys: passes, refine, temperature, top_p, rarity, presence,
-rhyme (0/1), rhyme_book;
+rhyme (0/1), rhyme_book, precision;
 a key not given takes `poetvae generate`'s default.
 """
 
@@ -77,6 +77,7 @@ def type_of(key: str):
         "rarity": float,
         "presence": float,
         "rhyme_book": str,
+        "precision": str,
     }.get(key, int)
 
 

@@ -16,7 +16,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import plain_poetvae  # noqa: E402
 
-from poetvae.core.device import pick_device  # noqa: E402
+from poetvae.core.device import bf16_native, pick_device  # noqa: E402
 from poetvae.core.train import TrainConfig, fit  # noqa: E402
 from poetvae.text.compose import write  # noqa: E402
 from poetvae.text.corpus import load_corpus  # noqa: E402
@@ -136,6 +136,10 @@ def main() -> None:
     g["poetvae_sampling_one_pass"] = round(args.gen / dt, 1)
     _, dt = timed(lambda: generate(model, args.gen, default, seed=0))
     g["poetvae_default"] = round(args.gen / dt, 1)  # passes: the model's default
+    g["bf16_native"] = bf16_native(device)  # what the default's precision "auto" picks
+    fp32 = replace(default, precision="fp32")
+    _, dt = timed(lambda: generate(model, args.gen, fp32, seed=0))
+    g["poetvae_default_fp32"] = round(args.gen / dt, 1)
     plain.eval()  # untrained: the plain model's argmax costs the same trained or not
     _, dt = timed(lambda: plain_poetvae.generate(plain, args.gen))
     result["generate_poems_per_s"]["plain"] = round(args.gen / dt, 1)  # argmax, ids only

@@ -23,6 +23,7 @@ from poetvae.text.decoding import DEFAULT_TEMPERATURE, MASK_PREDICT_PASSES, Deco
         {"presence": -1.0},
         {"presence": float("inf")},
         {"presence": 11.0},
+        {"precision": "fp16"},
     ],
 )
 def test_unusable_settings_are_refused(kwargs):

@@ -25,6 +25,7 @@ MAX_PRESENCE = 10  # e^-10 per copy: a character the poem holds is all but barre
 # the settings a checkpoint may name for its model (config.json's "decoding", written by
 # scripts/export_model.py), with what a model that names none decodes with (see `for_model`)
 NAMED = {"temperature": DEFAULT_TEMPERATURE, "presence": 0.0}
+PRECISIONS = ("auto", "bf16", "fp32")
 # below this, logits / T overflows float32 (inf - inf = nan in the softmax) on the way to what
 # is argmax anyway
 MIN_TEMPERATURE = 1e-6
@@ -59,6 +60,11 @@ class Decoding:
         0 = off; the first pass (every position at once) and argmax decoding ignore it.
         None = the model's own (see `for_model`), else 0: real eight-line poems repeat
         characters across lines rarely, quatrains more rarely still.
+    precision: what the model computes in while decoding: "bf16" (matrix products and
+        convolutions in bfloat16 under autocast: on hardware that multiplies it natively,
+        several times faster), "fp32", or "auto": bf16 where the device multiplies it natively
+        (`core.device.bf16_native`), else fp32. Bounds and likelihoods (`eval`, reranking) are
+        always fp32.
 
     Raises:
         ValueError: a setting out of its range (nan and inf included).
@@ -73,6 +79,7 @@ class Decoding:
     refine: int = 1
     rarity: float = 0.25
     presence: float | None = None
+    precision: str = "auto"
 
     def __post_init__(self):
         t = self.temperature
@@ -82,6 +89,10 @@ class Decoding:
             )
         if not 0 < self.top_p <= 1:  # also refuses nan
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}"
+            )
         if self.rhyme_book not in RHYME_BOOKS:
             books = ", ".join(RHYME_BOOKS)
             raise ValueError(f"unknown rhyme book {self.rhyme_book!r}: choose one of {books}")

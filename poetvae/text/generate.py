@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
+from ..core.device import inference_autocast
 from .constraints import Constraints, rhyme_constraints, simplified
 from .corpus import chunk
 from .decoding import Decoding
@@ -107,7 +108,9 @@ def decode_latents(
     rare = _rarity_logits(model, decoding)
 
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
-        logits = model.decode(z, draft.to(z.device), at).float().cpu()
+        with inference_autocast(z.device, decoding.precision):
+            logits = model.decode(z, draft.to(z.device), at)
+        logits = logits.float().cpu()
         if rare is not None:
             logits += rare
         logits[..., [PAD_ID, UNK_ID]] = float("-inf")
@@ -424,10 +427,12 @@ def refine_latents(model: PoetVAE, z: Tensor, decoding: Decoding, c: Constraints
     argmax = dataclasses.replace(decoding, temperature=0.0, passes=1)
     u = torch.zeros(len(z), model.cfg.seq_len + 1)  # argmax draws read no uniform
     ids = decode_latents(model, z, argmax, u, c)
-    mus = [
-        model.encode(part.to(next(model.parameters()).device))[0].float().cpu()
-        for part in ids.split(CHUNK)
-    ]
+    device = next(model.parameters()).device
+    mus = []
+    for part in ids.split(CHUNK):
+        with inference_autocast(device, decoding.precision):
+            mu = model.encode(part.to(device))[0]
+        mus.append(mu.float().cpu())
     return torch.cat(mus)
 
 

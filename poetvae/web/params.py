@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..text.decoding import MAX_PRESENCE, MAX_RARITY, MAX_TEMPERATURE, Decoding
+from ..text.decoding import MAX_PRESENCE, MAX_RARITY, MAX_TEMPERATURE, PRECISIONS, Decoding
 from ..text.forms import DEFAULT_FORM, FORMS
 from ..text.prosody import RHYME_BOOKS
 from .limits import Limits
@@ -73,6 +73,7 @@ WRITE = {
     "refine": Option(int, DECODING.refine, "refine", lo=0, hi="max_refine"),
     "rarity": Option(float, DECODING.rarity, "rarity", lo=0, hi=MAX_RARITY),
     "presence": Option(float, DECODING.presence, "presence", lo=0, hi=MAX_PRESENCE),
+    "precision": Option(str, DECODING.precision, "precision", choices=PRECISIONS),
 }
 # `poetvae reconstruct POEM` and `poetvae interpolate POEM_A POEM_B --steps --slerp`
 RECONSTRUCT = {"form": FORM, "poem": Option(str, kwarg="text", required=True)}

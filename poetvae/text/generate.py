@@ -160,33 +160,28 @@ def decode_latents(
     conf = torch.zeros(B, L)
     conf[redo] = chosen
     shun = decoding.presence if T > 0 else 0.0
-    V = model.cfg.vocab_size
     for t in range(1, passes):  # re-mask the least confident free positions
         k = int(free.sum()) * (passes - t) // passes
         if k == 0:
             break
         score = conf.log()
         if shun:  # a character held elsewhere in the poem is that much less confident
-            copies = _held(ids, V).gather(1, ids) - 1  # (B, L)
+            copies = (ids.unsqueeze(2) == ids.unsqueeze(1)).sum(-1) - 1  # (B, L)
             score = score - shun * copies
         order = score.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
         redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
         draft = ids.masked_fill(redo, MASK)
         logits = logits_of(draft, redo)  # (M, V), M = B k
         if shun:  # the law times exp(-presence n) for a character the rest holds n times
-            held = _held(draft, V)[redo.nonzero()[:, 0]]  # (M, V)
-            logits.sub_(held.mul_(shun * T))
+            held = draft[redo.nonzero()[:, 0]]  # (M, L) what the rest of each poem holds
+            row = torch.arange(len(held)).unsqueeze(1).expand_as(held)
+            known = held != MASK
+            penalty = torch.full((int(known.sum()),), -shun * T)
+            logits.index_put_((row[known], held[known]), penalty, accumulate=True)
         w = _weights(_restrict(logits, c, group, redo), T)  # (M, V)
         u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
         ids, conf[redo] = _draw(ids, redo, w, same, decoding, u_t)
     return ids
-
-
-def _held(ids: Tensor, V: int) -> Tensor:
-    """(B, L) ids -> (B, V) float: how often each poem holds each of the V characters (MASK
-    not counted)."""
-    counts = torch.zeros(ids.shape[0], V + 1)  # the last column catches MASK
-    return counts.scatter_add_(1, ids.masked_fill(ids < 0, V), torch.ones(ids.shape))[:, :V]
 
 
 def _rarity_logits(model: PoetVAE, decoding: Decoding) -> Tensor | None:

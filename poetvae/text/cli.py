@@ -696,7 +696,8 @@ def _eval_table(r: dict) -> str:
     rows.append(
         f"  (samples: temperature {s['temperature']}, top-p {s['top_p']}, rhyme "
         f"{'by ' + s['rhyme_book'] if s['rhyme'] else 'off'}, passes {s['passes']}, refine "
-        f"{s['refine']}, rarity {s['rarity']}, presence {s['presence']}; top char "
+        f"{s['refine']}, rarity {s['rarity']}, presence {s['presence']}, precision "
+        f"{s['precision']}; top char "
         f"{s['top_char']} vs {ref['top_char']}; "
         f"prosody rhyme and all by {s['rhyme_book']}, rhyme_pingshui and rhyme_xinyun by each "
         "book)"

@@ -117,6 +117,24 @@ def test_presence_shuns_characters_the_poem_already_holds():
     )
 
 
+def test_presence_counts_the_characters_and_phrases_the_rest_of_the_poem_repeats():
+    from poetvae.text.generate import _copies, _shun
+    from poetvae.text.model import MASK
+
+    ids = torch.tensor([[1, 2, 3, 4, 5, 1, 2, 6, 7, 8]])  # 2 lines of 5; 1 2 stands twice
+    assert _copies(ids, 5).tolist() == [[2, 2, 0, 0, 0, 2, 2, 0, 0, 0]]
+    draft = ids.clone()
+    draft[0, 6] = MASK  # redrawn after 1: a 2 there would make the phrase 1 2 again
+    redo = draft == MASK
+    logits = torch.zeros(1, 10)
+    _shun(logits, draft, redo, 5, 0.5)
+    assert logits.tolist() == [[0, -1, -1, -0.5, -0.5, -0.5, -0.5, -0.5, -0.5, 0]]
+    draft[0, 5] = MASK  # no left neighbour: 2 is shunned as a character only
+    logits = torch.zeros(2, 10)
+    _shun(logits, draft, draft == MASK, 5, 0.5)
+    assert logits[1, 2] == logits[1, 3] == -0.5 and logits[1, 1] == -0.5
+
+
 def test_bf16_decoding_draws_nearly_what_fp32_does():
     from poetvae.core.device import bf16_native
 

@@ -272,8 +272,9 @@ decoding_options = options.apply(
         type=Number(min=0, max=dec.MAX_PRESENCE),
         default=DEFAULT.presence,
         help="How much a mask-predict model's re-masking passes shun characters the rest of "
-        "the poem already holds: each copy elsewhere divides a character's weight by "
-        "e^presence. 0 = off [default: the model's, 0 unless its checkpoint names another].",
+        "the poem already holds: each copy elsewhere, and each two-character phrase of the "
+        "poem it would make again, divides a character's weight by e^presence. 0 = off "
+        "[default: the model's, 0 unless its checkpoint names another].",
     ),
     click.option(
         "--precision",

@@ -55,8 +55,9 @@ class Decoding:
         stays. 0 = the tempered law alone; argmax decoding (temperature 0) ignores it.
     presence: how much a mask-predict model's re-masking passes shun characters that the rest
         of the poem already holds: a position's law is multiplied by exp(-presence n), n being
-        how often the other positions hold the character, and a character held elsewhere in
-        the poem counts as that much less confident when the pass picks what to re-mask.
+        how often the other positions hold the character plus how many of the poem's
+        two-character phrases it would make again with its neighbours, and a character the
+        poem repeats counts as that much less confident when the pass picks what to re-mask.
         0 = off; the first pass (every position at once) and argmax decoding ignore it.
         None = the model's own (see `for_model`), else 0: real eight-line poems repeat
         characters across lines rarely, quatrains more rarely still.

@@ -165,23 +165,63 @@ def decode_latents(
         if k == 0:
             break
         score = conf.log()
-        if shun:  # a character held elsewhere in the poem is that much less confident
-            copies = (ids.unsqueeze(2) == ids.unsqueeze(1)).sum(-1) - 1  # (B, L)
-            score = score - shun * copies
+        if shun:  # a character the rest of the poem repeats is that much less confident
+            score = score - shun * _copies(ids, width)
         order = score.masked_fill(~free, float("inf")).argsort(-1)[:, :k]  # (B, k)
         redo = torch.zeros(B, L, dtype=torch.bool).scatter_(1, order, True)
         draft = ids.masked_fill(redo, MASK)
         logits = logits_of(draft, redo)  # (M, V), M = B k
-        if shun:  # the law times exp(-presence n) for a character the rest holds n times
-            held = draft[redo.nonzero()[:, 0]]  # (M, L) what the rest of each poem holds
-            row = torch.arange(len(held)).unsqueeze(1).expand_as(held)
-            known = held != MASK
-            penalty = torch.full((int(known.sum()),), -shun * T)
-            logits.index_put_((row[known], held[known]), penalty, accumulate=True)
+        if shun:
+            _shun(logits, draft, redo, width, shun * T)
         w = _weights(_restrict(logits, c, group, redo), T)  # (M, V)
         u_t = u[:, t * (L + 1) : t * (L + 1) + L][redo]
         ids, conf[redo] = _draw(ids, redo, w, same, decoding, u_t)
     return ids
+
+
+def _pairs(ids: Tensor, width: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The two-character phrases of (B, L) ids: (B, L - 1) first and second characters of
+    each neighbouring pair, and whether it is one (both in one line, neither masked)."""
+    first, second = ids[:, :-1], ids[:, 1:]
+    in_line = torch.arange(ids.shape[1] - 1) % width != width - 1
+    return first, second, in_line & (first != MASK) & (second != MASK)
+
+
+def _copies(ids: Tensor, width: int) -> Tensor:
+    """(B, L) how often the rest of each poem repeats each position's character, plus the
+    two-character phrases it stands in (with its left and right neighbour)."""
+    copies = (ids.unsqueeze(2) == ids.unsqueeze(1)).sum(-1) - 1
+    first, second, valid = _pairs(ids, width)
+    same = (first.unsqueeze(2) == first.unsqueeze(1)) & (second.unsqueeze(2) == second.unsqueeze(1))
+    repeats = ((same & valid.unsqueeze(1)).sum(-1) - 1) * valid  # (B, L - 1) per phrase
+    copies[:, 1:] += repeats  # the phrase a position ends
+    copies[:, :-1] += repeats  # the phrase it begins
+    return copies
+
+
+def _shun(logits: Tensor, draft: Tensor, redo: Tensor, width: int, amount: float) -> None:
+    """Subtract `amount` in place from the (M, V) logits of the positions of `redo` (row-major)
+    once for each copy of a character that the rest of the poem (the `draft`) holds, and once
+    more for each two-character phrase of the poem that the character would make again with
+    the position's left or right neighbour: the law times exp(-presence n) at T."""
+    b, pos = redo.nonzero(as_tuple=True)  # (M,) each
+    rows = torch.arange(len(b)).unsqueeze(1)  # (M, 1)
+    held = draft[b]  # (M, L) what the rest of each poem holds
+    first, second, valid = (t[b] for t in _pairs(draft, width))  # (M, L - 1) each
+    at = pos.unsqueeze(1)
+    left = held.gather(1, (at - 1).clamp(min=0)).masked_fill(at % width == 0, MASK)
+    right = held.gather(1, (at + 1).clamp(max=held.shape[1] - 1))
+    right = right.masked_fill(at % width == width - 1, MASK)
+    # (row, character) pairs: every held character, the second of every phrase that begins
+    # with the left neighbour, the first of every phrase that ends with the right one
+    hits = [
+        (rows.expand_as(held), held, held != MASK),
+        (rows.expand_as(first), second, valid & (first == left) & (left != MASK)),
+        (rows.expand_as(second), first, valid & (second == right) & (right != MASK)),
+    ]
+    r = torch.cat([row[keep] for row, _, keep in hits])
+    chars = torch.cat([char[keep] for _, char, keep in hits])
+    logits.index_put_((r, chars), torch.full((len(r),), -amount), accumulate=True)
 
 
 def _rarity_logits(model: PoetVAE, decoding: Decoding) -> Tensor | None:

@@ -17,8 +17,8 @@
 # stays as it is, its keyword reweighting too. wuyan then trains 3 epochs more with that prior
 # (lr 3e-4), and gets its flow refitted. Then both grow a 2-layer refiner on the draft path,
 # trained alone for 2,000 steps (`--train-only refiner`; the rest, and the bounds, unchanged).
-# Last, both train with every weight, the refiner's too (lr 3e-4): wuyan 4 epochs, qiyan 3 and
-# then 5 more; each gets its flow refitted once more.
+# Last, both train with every weight, the refiner's too (lr 3e-4): wuyan 4 epochs and, from its
+# refitted flow, 3 more; qiyan 3 and then 5 more; each gets its flow refitted once more.
 # wulu / qilu (律诗, eight lines): started from runs/default-wuyan|qiyan/mixture (the quatrain
 #        model before keywords; its position parameters repeated for lines 5-8, see
 #        `text.train.warm_start`), trained on the eight-line corpus with a N(0, I) prior, then
@@ -86,6 +86,13 @@ case $form in
     stage "$run/joint-2" --corpus "tang-$form-quatrain" --init-from "$run/refiner" \
       --epochs "$([ "$form" = wuyan ] && echo 4 || echo 3)" --lr 3e-4 --warmup-steps 50 --seed 4
     last=$run/joint-2
+    if [ "$form" = wuyan ]; then  # 3 epochs more, from the refitted flow
+      [ -f "$last-flow/checkpoint/config.json" ] ||
+        poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow
+      stage "$run/joint-3" --corpus tang-wuyan-quatrain --init-from "$last-flow" --epochs 3 \
+        --lr 3e-4 --warmup-steps 50 --seed 5
+      last=$run/joint-3
+    fi
     if [ "$form" = qiyan ]; then
       stage "$run/joint-3" --corpus tang-qiyan-quatrain --init-from "$last" --epochs 5 \
         --lr 3e-4 --warmup-steps 50 --seed 5

@@ -25,7 +25,7 @@
 #        given a fitted 1,024-component mixture, then the same 8 coupling layers over it, then
 #        the quatrain models' refiner, trained alone for 2,000 steps.
 # Each export names the temperature the model decodes at by default (see README.md, *Each
-# model's temperature*), and all but wuyan the presence penalty (*Repetition across lines*).
+# model's temperature*) and its presence penalty (*Repetition across lines*).
 set -euo pipefail
 form=${1:-wuyan}
 run=${2:-runs/default-$form}
@@ -102,9 +102,8 @@ case $form in
     fi
     [ -f "$last-flow/checkpoint/config.json" ] ||
       poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow
-    if [ "$form" = wuyan ]; then named=(--temperature 0.84); else
-      named=(--temperature 0.89 --presence 0.5); fi
-    python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8 "${named[@]}"
+    python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8 \
+      --temperature "$([ "$form" = wuyan ] && echo 0.84 || echo 0.89)" --presence 0.5
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)

@@ -100,10 +100,10 @@ case $form in
         --lr 3e-4 --warmup-steps 50 --seed 6 --eval-every 114
       last=$run/joint-4
     fi
-    [ -f "$last-flow/checkpoint/config.json" ] ||
-      poetvae fit-prior "$last" --out "$last-flow" --kind mixture-flow
+    [ -f "$last-flow/checkpoint/config.json" ] || poetvae fit-prior "$last" --out "$last-flow" \
+      --kind mixture-flow --steps "$([ "$form" = wuyan ] && echo 6000 || echo 2000)"
     python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8 \
-      --temperature "$([ "$form" = wuyan ] && echo 0.84 || echo 0.89)" --presence 0.5
+      --temperature "$([ "$form" = wuyan ] && echo 0.83 || echo 0.89)" --presence 0.5
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)

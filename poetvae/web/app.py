@@ -142,6 +142,7 @@ class Models:
                 named = named_decoding(meta, name)
             except (ValueError, KeyError, AttributeError, TypeError):
                 pass  # the model's load says what is wrong
+            own = Decoding().for_model(named)  # what it decodes with unless told otherwise
             out[name] = {
                 "title": form.label,
                 "name_zh": form.title,
@@ -149,7 +150,7 @@ class Models:
                 "chars_per_line": form.shape.chars_per_line,
                 "available": ok,
                 "keywords": keywords,
-                **{key: getattr(Decoding().for_model(named), key) for key in NAMED},
+                **{key: getattr(own, key) for key in NAMED},
             }
         return out
 

@@ -1,6 +1,6 @@
 import torch
 
-from poetvae.text.sampling import pick
+from poetvae.text.sampling import BLOCK, argmax, pick
 
 
 def test_greedy_ignores_the_sampling_noise():
@@ -60,3 +60,15 @@ def test_a_draw_that_rejection_cannot_place_falls_back_on_the_sorted_nucleus():
     w[321] = 1.01
     ids = pick(w.expand(100, -1), 0.001, torch.rand(100))[0]
     assert ids.tolist() == [321] * 100
+
+
+def test_argmax_by_blocks_is_torchs_argmax():
+    torch.manual_seed(0)
+    x = torch.randn(50, 3 * BLOCK + 7)  # a short last block
+    x[:, 5] = float("-inf")
+    x[0] = 2.0  # every entry equal: the first
+    x[1, -3:] = 9.0  # equals in the short last block
+    x[2] = float("-inf")
+    x[2, -1] = 0.0  # the largest is the row's last entry
+    assert argmax(x).tolist() == x.argmax(-1).tolist()
+    assert argmax(x)[:3].tolist() == [0, 3 * BLOCK + 4, 3 * BLOCK + 6]

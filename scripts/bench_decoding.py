@@ -27,10 +27,11 @@ from dataclasses import asdict
 import torch
 
 from poetvae.text import prosody
-from poetvae.text.corpus import load_corpus
+from poetvae.text.corpus import load_corpus, standard_forms
 from poetvae.text.decoding import Decoding
 from poetvae.text.evaluate import (
     CharBigram,
+    in_standard_forms,
     parallelism_judge,
     sample_stats,
     song_judge,
@@ -97,15 +98,17 @@ def main() -> None:
         ap.error("every --model must be of one form: run each form on its own")
     width = shape.chars_per_line
     corpus = load_corpus(of_shape(shape).corpus, splits=("train", "test"))
-    train = set(corpus.splits["train"])
+    # compared in standard forms, as `poetvae eval` does (see `evaluate.in_standard_forms`)
+    train_texts = [standard_forms(text) for text in corpus.splits["train"]]
+    train = set(train_texts)
     judges = {
-        "train": CharBigram(corpus.splits["train"], width),
+        "train": CharBigram(train_texts, width),
         "song": song_judge(width),
-        "train_list": corpus.splits["train"],
+        "train_list": train_texts,
     }
     test = corpus.splits["test"]  # tang-wuyan-lushi holds fewer than 1,000 test poems
     real = random.Random(args.seed).sample(test, min(args.n, len(test)))
-    real = [[t[i : i + width] for i in range(0, len(t), width)] for t in real]
+    real = in_standard_forms([[t[i : i + width] for i in range(0, len(t), width)] for t in real])
     rows = [{"row": "real test poems", **figures(real, train, judges)}]
     for spec in args.rows:
         name, kwargs = parse_row(spec)
@@ -115,6 +118,7 @@ def main() -> None:
         start = time.perf_counter()
         poems = generate(model, args.n, decoding, seed=args.seed)
         speed = args.n / (time.perf_counter() - start)
+        poems = in_standard_forms(poems)
         rows.append(
             {
                 "row": spec,

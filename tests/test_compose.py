@@ -259,6 +259,17 @@ def test_traditional_characters_the_model_does_not_know_are_read_in_simplified_s
     assert torch.equal(encode_text(model, traditional), encode_text(model, a))
 
 
+def test_variant_characters_are_read_in_their_standard_form_where_the_model_knows_it():
+    from poetvae.text.corpus import standard_forms, to_simplified
+
+    assert standard_forms("疎影鴈劒猨") == "疏影雁剑猿"
+    assert standard_forms("乾坤徵於") == "乾坤徵於"  # characters of the 通用规范汉字表 stay
+    assert to_simplified("孤鴈") == "孤雁"
+    assert to_simplified("孤鴈", keep="孤鴈雁") == "孤雁"
+    assert to_simplified("孤鴈", keep="孤鴈") == "孤鴈"  # the model knows the variant only
+    assert to_simplified("劍", keep="") == "剑"  # Traditional, then its standard form
+
+
 @pytest.fixture(scope="module")
 def wulu(tiny_wulu_run):
     return load(tiny_wulu_run)

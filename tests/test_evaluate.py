@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from poetvae.core.metrics import mutual_information
-from poetvae.text.corpus import split_lines
+from poetvae.text.corpus import split_lines, standard_forms
 from poetvae.text.evaluate import (
     CharBigram,
     Parallelism,
@@ -118,6 +118,17 @@ def test_sample_stats_on_a_crafted_set():
     assert stats["repeat_line_share"] == 0.25
     assert stats["distinct_chars"] == 11
     assert stats["top_char"] == "春" and stats["top_char_share"] == 5 / 20
+
+
+def test_a_sample_in_standard_forms_is_a_copy_of_a_training_poem_with_its_variants():
+    from poetvae.text.evaluate import in_standard_forms
+
+    train = {standard_forms("疎影横斜水清浅暗香浮")}
+    sample = in_standard_forms([["疏影横斜水", "清浅暗香浮"]])  # as the model writes it
+    real = in_standard_forms([["疎影横斜水", "清浅暗香浮"]])  # as the corpus holds it
+    assert sample == real == [["疏影横斜水", "清浅暗香浮"]]
+    figures = sample_stats(sample, train)
+    assert figures["novelty"] == figures["novel_lines"] == 0.0
 
 
 def test_bigram_judge_is_a_distribution_and_prefers_real_order():

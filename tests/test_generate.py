@@ -351,3 +351,15 @@ def test_poem_i_is_the_same_when_it_falls_in_a_short_last_chunk():
     for seed in range(3):  # seed 1 differed at poems 66 and 71 when short chunks were not padded
         assert generate(model, 72, seed=seed) == generate(model, 128, seed=seed)[:72]
 
+
+def test_a_variant_is_never_drawn_where_the_vocabulary_holds_its_standard_form():
+    from poetvae.text.corpus import standard_forms
+    from poetvae.text.forms import bundled_model
+
+    model = load(bundled_model("qiyan"))
+    variants = {model.vocab.itos[i] for i in model.vocab.variant_ids}
+    assert {"疎", "鴈", "劒"} <= variants and not {"疏", "雁", "剑"} & variants
+    assert all(standard_forms(c) in model.vocab for c in variants)
+    # before variants were barred, 12.7 % of 1,000 default qiyan poems held one
+    drawn = "".join("".join(p) for p in generate(model, 300, seed=0))
+    assert not set(drawn) & variants

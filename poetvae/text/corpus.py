@@ -82,25 +82,43 @@ def parse_poem(text: str, form: Shape | None = None) -> list[str] | None:
 
 
 @functools.cache
-def _t2s() -> dict[str, str]:
-    text = resources.files("poetvae.corpora").joinpath("t2s", "t2s.tsv").read_text("utf-8")
+def _table(name: str) -> dict[str, str]:
+    """corpora/NAME/NAME.tsv, one character to another per row."""
+    text = resources.files("poetvae.corpora").joinpath(name, f"{name}.tsv").read_text("utf-8")
     return dict(line.split("\t") for line in text.splitlines())
 
 
+def standard_forms(text: str) -> str:
+    """`text` with each variant character (异体字) of the corpora in its standard form, as a
+    Simplified edition writes it (corpora/variants, from Unihan: 疎 -> 疏, 鴈 -> 雁, 劒 -> 剑; a
+    character of the 通用规范汉字表 is never changed). The corpora keep the variants of their
+    source; what the models write and what it is compared with pass through this."""
+    table = _table("variants")
+    return "".join(table.get(c, c) for c in text)
+
+
 def to_simplified(text: str, keep: Container[str] = ()) -> str:
-    """`text` with its Traditional characters in Simplified script, one character at a time
-    (corpora/t2s, from OpenCC's t2s: 盡 -> 尽), except the characters in `keep`.
+    """`text` in Simplified script, one character at a time: Traditional characters in their
+    Simplified form (corpora/t2s, from OpenCC's t2s: 盡 -> 尽), then variants in their standard
+    form (see `standard_forms`), except the characters in `keep` that would not stay in it.
 
     Args:
         text: any text; characters without a Simplified form stay as they are.
-        keep: characters to leave alone, e.g. a model's vocabulary: the corpora keep some
-            Traditional forms where a phrase asks for them (乾 in 乾坤).
+        keep: e.g. a model's vocabulary: a character it holds stays Traditional (the corpora
+            keep some Traditional forms where a phrase asks for them, 乾 in 乾坤) and a variant
+            it holds stays a variant where it does not hold the standard form.
 
     Returns:
         a string of the same length.
     """
-    table = _t2s()
-    return "".join(c if c in keep else table.get(c, c) for c in text)
+    t2s, variants = _table("t2s"), _table("variants")
+
+    def one(c: str) -> str:
+        simple = c if c in keep else t2s.get(c, c)
+        standard = variants.get(simple, simple)
+        return standard if standard in keep or simple not in keep else simple
+
+    return "".join(one(c) for c in text)
 
 
 def format_poem(lines: list[str]) -> str:

@@ -26,7 +26,7 @@ import torch
 
 from ..core.latent import active_units, reparameterize
 from ..core.metrics import fit_proposal, iwae_nll, mutual_information
-from .corpus import split_lines
+from .corpus import split_lines, standard_forms
 from .decoding import Decoding
 from .forms import FORMS
 from .model import MASK, PoetVAE
@@ -127,6 +127,13 @@ def _left_out_nll(model: PoetVAE, z: torch.Tensor, x: torch.Tensor) -> float:
         logits = model.decode(z, draft, pos).float()  # (B, V)
         total += torch.nn.functional.cross_entropy(logits, x[:, pos], reduction="sum").item()
     return total
+
+
+def in_standard_forms(poems: list[list[str]]) -> list[list[str]]:
+    """Poems with each variant character in its standard form (see `corpus.standard_forms`):
+    what the figures compare, so that a model that writes 疏 is not counted as writing a
+    character less than real poems that hold 疏 and 疎, nor a copy missed for 疎 in its source."""
+    return [[standard_forms(line) for line in poem] for poem in poems]
 
 
 def sample_stats(poems: list[list[str]], train: set[str] | None = None) -> dict[str, Any]:
@@ -530,14 +537,16 @@ def evaluate(
                 model, x, iw_samples, seed=seed, kw=kw, proposal_steps=proposal_steps
             )
         }
-    train = set(corpus.splits.get("train", []))
+    # samples, real poems and the training text are compared in standard forms (疏, not 疎)
+    train_texts = [standard_forms(text) for text in corpus.splits.get("train", [])]
+    train = set(train_texts)
     decoding = decoding.for_model(model.decoding)  # the settings reported
-    samples = generate(model, n_samples, decoding, seed=seed)
+    samples = in_standard_forms(generate(model, n_samples, decoding, seed=seed))
     rhyme_book = decoding.rhyme_book
     n = model.cfg.chars_per_line
     reference = rng.sample(split_poems, min(n_samples, len(split_poems)))
-    real = [[text[i : i + n] for i in range(0, len(text), n)] for text in reference]
-    judge = CharBigram(corpus.splits.get("train", []), n)
+    real = in_standard_forms([[t[i : i + n] for i in range(0, len(t), n)] for t in reference])
+    judge = CharBigram(train_texts, n)
     outside = song_judge(n)
     couplets = {"samples": {}, "reference": {}}
     if model.cfg.n_lines >= LUSHI_LINES:  # 对仗 of the middle couplets of a 律诗
@@ -554,7 +563,7 @@ def evaluate(
             "prosody": rates(samples, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(samples),
             "song_bigram_nll_per_char": outside.nll_per_char(samples),
-            **whole_poem_figures(samples, corpus.splits.get("train", []), seed),
+            **whole_poem_figures(samples, train_texts, seed),
             **couplets["samples"],
             **asdict(decoding),
             "passes": decoding.passes_for(model.cfg.decoder),
@@ -564,7 +573,7 @@ def evaluate(
             "prosody": rates(real, rhyme_book),
             "bigram_nll_per_char": judge.nll_per_char(real),
             "song_bigram_nll_per_char": outside.nll_per_char(real),
-            **whole_poem_figures(real, corpus.splits.get("train", []), seed),
+            **whole_poem_figures(real, train_texts, seed),
             **couplets["reference"],
         },
     }

@@ -119,16 +119,14 @@ def _decode_chunk(
     passes = decoding.passes_for(model.cfg.decoder)
     z = z.to(next(model.parameters()).device)
 
-    rare = _rarity_logits(model, decoding)
+    shift = _shift(model, decoding)
 
     def logits_of(draft: Tensor, at: int | Tensor | None) -> Tensor:
         with inference_autocast(z.device, decoding.precision):
             out = model.decode(z, draft.to(z.device), at)
         logits = space[: out.numel()].view(out.shape).copy_(out)  # to float32 on the CPU
-        if rare is not None:
-            logits += rare
-        logits[..., [PAD_ID, UNK_ID]] = float("-inf")
-        return logits  # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
+        # (B, L, V); (B, V) at one position; (M, V) at the M positions of a mask
+        return logits.add_(shift)
 
     width = model.cfg.chars_per_line
     line, end = torch.arange(L) // width, torch.arange(L) % width == width - 1
@@ -242,15 +240,20 @@ def _shun(logits: Tensor, draft: Tensor, redo: Tensor, width: int, amount: float
     logits.index_put_((r, chars), torch.full((len(r),), -amount), accumulate=True)
 
 
-def _rarity_logits(model: PoetVAE, decoding: Decoding) -> Tensor | None:
-    """(V,) what `Decoding.rarity` adds to the logits: -rarity T log f, f being each character's
-    share of the train split's characters, so that the law at temperature T is proportional to
-    p^(1/T) f^-rarity. None where it adds nothing: rarity 0, argmax decoding (T 0), or a model
-    without a vocabulary."""
+def _shift(model: PoetVAE, decoding: Decoding) -> Tensor:
+    """(V,) what decoding adds to the model's logits: -inf where a character is never drawn
+    (<pad>, <unk>, and a variant character whose standard form the vocabulary holds, see
+    `vocab.Vocab.variant_ids`: 疎 beside 疏), and `Decoding.rarity`'s -rarity T log f, f being
+    each character's share of the train split's characters, so that the law at temperature T
+    is proportional to p^(1/T) f^-rarity (not at argmax decoding, T 0)."""
     T = decoding.temperature
+    V = model.cfg.vocab_size
     if decoding.rarity == 0 or T == 0 or model.vocab is None:
-        return None
-    return torch.tensor(model.vocab.log_freq).mul_(-decoding.rarity * T)
+        shift = torch.zeros(V)
+    else:
+        shift = torch.tensor(model.vocab.log_freq).mul_(-decoding.rarity * T)
+    barred = [PAD_ID, UNK_ID] + (model.vocab.variant_ids if model.vocab is not None else [])
+    return shift.index_fill_(0, torch.tensor(barred), float("-inf"))
 
 
 def _weights(logits: Tensor, temperature: float) -> Tensor:

@@ -9,6 +9,8 @@ from functools import cached_property
 
 import sentencepiece as spm
 
+from .corpus import standard_forms
+
 FILENAME = "vocab.model"
 PAD_ID, UNK_ID = 0, 1
 
@@ -60,6 +62,16 @@ class Vocab:
         sentencepiece character model's piece scores are exactly these); 0 for `<pad>` and
         `<unk>`."""
         return [self.sp.get_score(i) for i in range(len(self))]
+
+    @cached_property
+    def variant_ids(self) -> list[int]:
+        """The ids of the variant characters whose standard form (see `corpus.standard_forms`)
+        the vocabulary holds too (疎 beside 疏): decoding never draws them."""
+        return [
+            i
+            for i, char in enumerate(self.itos)
+            if i > UNK_ID and standard_forms(char) != char and standard_forms(char) in self.stoi
+        ]
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -103,7 +103,7 @@ case $form in
     [ -f "$last-flow/checkpoint/config.json" ] || poetvae fit-prior "$last" --out "$last-flow" \
       --kind mixture-flow --steps "$([ "$form" = wuyan ] && echo 6000 || echo 2000)"
     python scripts/export_model.py "$last-flow" "poetvae/assets/$form" --int8 \
-      --temperature "$([ "$form" = wuyan ] && echo 0.83 || echo 0.89)" --presence 0.5
+      --temperature "$([ "$form" = wuyan ] && echo 0.83 || echo 0.88)" --presence 0.5
     ;;
   wulu | qilu)
     chars=$([ "$form" = wulu ] && echo wuyan || echo qiyan)
@@ -118,7 +118,7 @@ case $form in
       --set refiner_layers=2 --train-only refiner --max-steps 2000 --lr 1e-3 --warmup-steps 200 \
       --eval-every 250 --seed 0
     python scripts/export_model.py "$run/refiner" "poetvae/assets/$form" --int8 \
-      --temperature "$([ "$form" = wulu ] && echo 0.7 || echo 0.73)" --presence 1
+      --temperature "$([ "$form" = wulu ] && echo 0.72 || echo 0.73)" --presence 1
     ;;
   *)
     echo "usage: bash scripts/train_default.sh [wuyan|qiyan|wulu|qilu] [RUN_DIR]" >&2

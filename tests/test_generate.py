@@ -363,3 +363,19 @@ def test_a_variant_is_never_drawn_where_the_vocabulary_holds_its_standard_form()
     # before variants were barred, 12.7 % of 1,000 default qiyan poems held one
     drawn = "".join("".join(p) for p in generate(model, 300, seed=0))
     assert not set(drawn) & variants
+
+
+def test_chunks_decoded_side_by_side_write_the_poems_of_one_chunk_at_a_time():
+    from poetvae.text.forms import bundled_model
+
+    model = load(bundled_model("wuyan"))  # 150 poems: three chunks of 64 at most
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # one chunk at a time
+        one = generate(model, 150, seed=4)
+        torch.set_num_threads(2)  # chunks side by side, one torch thread each
+        two = generate(model, 150, seed=4)
+        assert torch.get_num_threads() == 2  # set back
+    finally:
+        torch.set_num_threads(threads)
+    assert one == two

@@ -379,3 +379,27 @@ def test_chunks_decoded_side_by_side_write_the_poems_of_one_chunk_at_a_time():
     finally:
         torch.set_num_threads(threads)
     assert one == two
+
+
+def test_an_error_in_a_chunk_decoded_side_by_side_is_raised_and_the_threads_set_back():
+    from poetvae.text.forms import bundled_model
+    from poetvae.text.generate import decode_latents
+
+    model = load(bundled_model("wuyan"))
+    B, L, V = 150, model.cfg.seq_len, model.cfg.vocab_size
+    allowed = torch.ones(B, L, V, dtype=torch.bool)
+    allowed[140, 3] = False  # poem 140, in the third chunk, has nothing left at position 4
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(ValueError, match="position 4"):
+            decode_latents(
+                model,
+                torch.randn(B, model.cfg.latent_dim),
+                Decoding(),
+                None,
+                Constraints(allowed=allowed),
+            )
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
